@@ -1,0 +1,233 @@
+// The dispatcher: picks serial, OpenMP, blocking or GPU for one call, in the
+// order of DESIGN.md, and reports what it picked and why.
+#include "parmap/detail/dispatch.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "environment.hpp"
+#include "parmap/errors.hpp"
+
+namespace parmap::detail {
+namespace {
+
+int max_threads() noexcept {
+#if defined(_OPENMP)
+  return omp_get_max_threads();  // honours OMP_NUM_THREADS
+#else
+  return 1;
+#endif
+}
+
+constexpr std::size_t default_max_blocking = 64;
+
+// Uncalibrated defaults of the cost model (the calibrated model replaces them).
+struct cost_model {
+  double cpu_bandwidth_per_thread = 6e9;   // bytes/s one core streams
+  double cpu_bandwidth_max = 60e9;         // bytes/s all cores stream
+  double pcie_bandwidth = 8e9;             // bytes/s pageable host<->device copies
+  double gpu_bandwidth = 1.5e12;           // bytes/s device memory
+  double gpu_launch = 20e-6;               // s per call (launch + sync + allocation)
+  double cpu_transcendental = 4e-9;        // s per element per thread (libm)
+  double gpu_transcendental = 2e-12;       // s per element
+};
+
+std::string millis(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g ms", s * 1e3);
+  return buf;
+}
+
+}  // namespace
+
+double now_seconds() noexcept {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+
+std::size_t serial_threshold(cost_class c) noexcept {
+  switch (c) {
+    case cost_class::memory: return std::size_t{1} << 15;
+    case cost_class::transcendental: return std::size_t{1} << 11;
+    case cost_class::unknown: return std::size_t{1} << 15;
+  }
+  return 0;
+}
+
+void check_arguments(std::size_t in_n, std::size_t out_n, int n_jobs) {
+  if (n_jobs == 0 || n_jobs < -1) {
+    throw std::invalid_argument("parmap: options.n_jobs must be -1 (all cores) or >= 1, got " +
+                                std::to_string(n_jobs));
+  }
+  if (out_n < in_n) {
+    throw std::invalid_argument("parmap: output span too short: out has " + std::to_string(out_n) +
+                                " elements, in has " + std::to_string(in_n));
+  }
+}
+
+void check_no_partial_overlap(const void* in, std::size_t in_bytes, const void* out,
+                              std::size_t out_bytes, bool same_element_size) {
+  if (in_bytes == 0 || out_bytes == 0) return;
+  const auto a = reinterpret_cast<std::uintptr_t>(in);
+  const auto b = reinterpret_cast<std::uintptr_t>(out);
+  const bool overlap = a < b + out_bytes && b < a + in_bytes;
+  if (!overlap || (a == b && same_element_size)) return;
+  throw std::invalid_argument(
+      "parmap: output overlaps input partially (in place is allowed only with the same span and "
+      "element size)");
+}
+
+decision decide(const call_info& call, const options& opt) {
+  const environment env = read_environment();
+  const scope_setting scope = current_scope();
+  decision d;
+  d.verbose = env.verbose;
+
+  backend where = backend::automatic;
+  std::string source;
+  if (opt.where != backend::automatic) {
+    where = opt.where;
+    source = "options.where";
+  } else if (scope.where != backend::automatic) {
+    where = scope.where;
+    source = "scoped_backend";
+  } else if (env.where) {
+    where = *env.where;
+    source = std::string("PARMAP_BACKEND=") + to_string(where);
+  }
+  const int n_jobs = opt.n_jobs != -1 ? opt.n_jobs : scope.n_jobs;
+  d.threads = n_jobs == -1 ? max_threads() : n_jobs;
+  d.forced = where != backend::automatic;
+
+  device_backend& dev = current_device_backend();
+  const probe_result& gpu = dev.probe();
+  if (gpu.available && call.n != 0) {
+    d.in_kind = dev.locate(call.in);
+    d.out_kind = dev.locate(call.out);
+  }
+  const bool on_device = d.in_kind == memory_kind::device || d.out_kind == memory_kind::device;
+
+  if (where == backend::gpu) {
+    const std::string head = "parmap: backend gpu forced by " + source + ", but ";
+    if (call.kind != callable_kind::device) {
+      throw backend_unavailable(head + "the callable has no GPU implementation (not a device op; "
+                                       "use parmap::ops or parmap::device)");
+    }
+    if (!call.gpu_kernel) {
+      throw backend_unavailable(head + std::string("there is no GPU kernel for ") + call.what +
+                                " with these element types (float, double, int32, int64; same "
+                                "input and output type)");
+    }
+    if (!gpu.available) throw backend_unavailable(head + "no GPU is usable: " + gpu.description);
+    d.used = backend::gpu;
+    d.path = exec_path::gpu;
+    d.reason = "forced by " + source;
+    return d;
+  }
+  if (on_device) {
+    if (where == backend::cpu) {
+      throw backend_unavailable("parmap: backend cpu forced by " + source +
+                                ", but the data is in GPU memory");
+    }
+    if (!call.gpu_kernel) {
+      throw backend_unavailable(std::string("parmap: the data is in GPU memory, but ") + call.what +
+                                " has no GPU implementation for these element types");
+    }
+    d.used = backend::gpu;
+    d.path = exec_path::gpu;
+    d.reason = "data is in GPU memory";
+    return d;
+  }
+
+  d.used = backend::cpu;
+  const std::string prefix = d.forced ? "forced by " + source + "; " : std::string();
+  if (call.kind == callable_kind::blocking) {
+    const std::size_t cap =
+        n_jobs > 0 ? static_cast<std::size_t>(n_jobs) : env.max_blocking.value_or(default_max_blocking);
+    d.threads = static_cast<int>(std::max<std::size_t>(1, std::min(call.n, cap)));
+    d.path = exec_path::blocking;
+    d.reason = prefix + "blocking callable: " + std::to_string(d.threads) + " calls in flight";
+    return d;
+  }
+
+  if (!d.forced && call.kind == callable_kind::device && call.gpu_kernel) {
+    if (!gpu.available) {
+      d.reason = "no usable GPU (" + gpu.description + "); ";
+    } else if (env.gpu_min_elements) {
+      if (call.n >= *env.gpu_min_elements) {
+        d.used = backend::gpu;
+        d.path = exec_path::gpu;
+        d.reason = "n >= PARMAP_GPU_MIN_ELEMENTS=" + std::to_string(*env.gpu_min_elements);
+        return d;
+      }
+      d.reason = "n < PARMAP_GPU_MIN_ELEMENTS=" + std::to_string(*env.gpu_min_elements) + "; ";
+    } else {
+      const cost_model m;
+      const double n = static_cast<double>(call.n);
+      const double bytes = n * static_cast<double>(call.in_size + call.out_size);
+      const double threads = std::max(1, d.threads);
+      const bool heavy = call.cost == cost_class::transcendental;
+      const double cpu_s =
+          bytes / std::min(m.cpu_bandwidth_max, threads * m.cpu_bandwidth_per_thread) +
+          (heavy ? n * m.cpu_transcendental / threads : 0.0);
+      const double gpu_s = m.gpu_launch + bytes / m.pcie_bandwidth + bytes / m.gpu_bandwidth +
+                           (heavy ? n * m.gpu_transcendental : 0.0);
+      const std::string est = "estimated gpu " + millis(gpu_s) + " vs cpu " + millis(cpu_s) +
+                              " (uncalibrated)";
+      if (gpu_s < cpu_s) {
+        d.used = backend::gpu;
+        d.path = exec_path::gpu;
+        d.reason = est;
+        return d;
+      }
+      d.reason = est + "; ";
+    }
+  } else if (!d.forced && call.kind != callable_kind::device) {
+    d.reason = "not a device op; ";
+  }
+  d.reason = prefix + d.reason;
+
+  if (d.threads <= 1) {
+    d.path = exec_path::serial;
+    d.reason += "n_jobs = 1: serial";
+  } else if (call.cost == cost_class::unknown && call.n < serial_threshold(call.cost)) {
+    d.path = exec_path::adaptive;  // run_adaptive completes the reason
+  } else if (call.n < serial_threshold(call.cost)) {
+    d.path = exec_path::serial;
+    d.reason += "n < serial threshold " + std::to_string(serial_threshold(call.cost));
+  } else {
+    d.path = exec_path::parallel;
+    d.reason += "OpenMP, " + std::to_string(d.threads) + " threads";
+  }
+  return d;
+}
+
+void fall_back_to_cpu(decision& d, const call_info& call, const char* what_failed) {
+  d.used = backend::cpu;
+  d.path = call.n < serial_threshold(call.cost) ? exec_path::serial : exec_path::parallel;
+  d.reason = std::string("GPU failed (") + what_failed + "); ran on the CPU instead";
+}
+
+void finish(const decision& d, const call_info& call, double seconds, const options& opt) {
+  if (opt.out_report != nullptr) {
+    opt.out_report->used = d.used;
+    opt.out_report->reason = d.reason;
+    opt.out_report->n = call.n;
+    opt.out_report->seconds = seconds;
+  }
+  if (d.verbose) {
+    // One fprintf per line, so lines from concurrent calls do not tear.
+    std::fprintf(stderr, "parmap: %s n=%zu -> %s (%s) %.3f ms\n", call.what, call.n,
+                 to_string(d.used), d.reason.c_str(), seconds * 1e3);
+  }
+}
+
+}  // namespace parmap::detail

@@ -1,0 +1,68 @@
+#include "environment.hpp"
+
+#include <charconv>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "parmap/errors.hpp"
+
+extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX
+
+namespace parmap::detail {
+namespace {
+
+[[noreturn]] void bad(std::string_view name, std::string_view value, const char* expected) {
+  throw config_error("parmap: bad value for " + std::string(name) + ": \"" + std::string(value) +
+                     "\" (expected " + expected + ")");
+}
+
+bool parse_flag(std::string_view name, std::string_view v) {
+  if (v.empty() || v == "0" || v == "false" || v == "off" || v == "no") return false;
+  if (v == "1" || v == "true" || v == "on" || v == "yes") return true;
+  bad(name, v, "0 or 1");
+}
+
+std::size_t parse_count(std::string_view name, std::string_view v, std::size_t min) {
+  std::size_t out = 0;
+  const auto* end = v.data() + v.size();
+  const auto [p, ec] = std::from_chars(v.data(), end, out);
+  if (v.empty() || ec == std::errc::result_out_of_range) {
+    bad(name, v, "a non-negative integer that fits in 64 bits");
+  }
+  if (ec != std::errc{} || p != end) bad(name, v, "a non-negative integer");
+  if (out < min) bad(name, v, min == 0 ? "a non-negative integer" : "an integer >= 1");
+  return out;
+}
+
+}  // namespace
+
+environment read_environment() {
+  environment env;
+  constexpr std::string_view prefix = "PARMAP_";
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (std::strncmp(*e, prefix.data(), prefix.size()) != 0) continue;
+    const std::string_view entry(*e);
+    const auto eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::string_view name = entry.substr(0, eq);
+    const std::string_view value = entry.substr(eq + 1);
+    if (name == "PARMAP_BACKEND") {
+      if (value == "cpu") env.where = backend::cpu;
+      else if (value == "gpu") env.where = backend::gpu;
+      else if (value == "auto" || value == "automatic" || value.empty()) env.where = std::nullopt;
+      else bad(name, value, "cpu, gpu or auto");
+    } else if (name == "PARMAP_VERBOSE") {
+      env.verbose = parse_flag(name, value);
+    } else if (name == "PARMAP_PROGRESS") {
+      env.progress = parse_flag(name, value);
+    } else if (name == "PARMAP_GPU_MIN_ELEMENTS") {
+      env.gpu_min_elements = parse_count(name, value, 0);
+    } else if (name == "PARMAP_MAX_BLOCKING") {
+      env.max_blocking = parse_count(name, value, 1);
+    }
+  }
+  return env;
+}
+
+}  // namespace parmap::detail

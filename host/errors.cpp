@@ -1,0 +1,70 @@
+// Messages of the error types and names of enums.
+#include <string>
+
+#include "parmap/detail/catalogue.hpp"
+#include "parmap/detail/device_backend.hpp"
+#include "parmap/errors.hpp"
+#include "parmap/options.hpp"
+
+namespace parmap {
+namespace {
+
+std::string describe(const std::exception_ptr& e) {
+  try {
+    if (e) std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "an exception not derived from std::exception";
+  }
+  return "no exception";
+}
+
+}  // namespace
+
+task_error::task_error(std::size_t index, std::exception_ptr cause)
+    : error("parmap: the callable threw at index " + std::to_string(index) + ": " + describe(cause)),
+      index_(index),
+      cause_(std::move(cause)) {}
+
+const char* to_string(backend b) noexcept {
+  switch (b) {
+    case backend::automatic: return "automatic";
+    case backend::cpu: return "cpu";
+    case backend::gpu: return "gpu";
+  }
+  return "?";
+}
+
+namespace detail {
+
+const char* op_name(op_code c) noexcept {
+  switch (c) {
+#define PARMAP_X(name, ...) \
+  case op_code::name:       \
+    return #name;
+    PARMAP_OP_LIST(PARMAP_X)
+#undef PARMAP_X
+  }
+  return "?";
+}
+
+const char* dtype_name(dtype t) noexcept {
+  switch (t) {
+#define PARMAP_Y(name, type) \
+  case dtype::name:          \
+    return #name;
+    PARMAP_TYPE_LIST(PARMAP_Y)
+#undef PARMAP_Y
+  }
+  return "?";
+}
+
+void throw_size_mismatch(const char* what, std::size_t host_n, std::size_t device_n) {
+  throw std::invalid_argument(std::string("parmap::device_array::") + what + ": host span has " +
+                              std::to_string(host_n) + " elements, the device array " +
+                              std::to_string(device_n));
+}
+
+}  // namespace detail
+}  // namespace parmap

@@ -1,0 +1,33 @@
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "environment.hpp"
+#include "parmap/options.hpp"
+
+namespace parmap {
+namespace {
+thread_local std::vector<detail::scope_setting> scopes;  // innermost last
+}  // namespace
+
+scoped_backend::scoped_backend(backend b, int n_jobs) : depth_(scopes.size()) {
+  if (n_jobs == 0 || n_jobs < -1) {
+    throw std::invalid_argument("parmap::scoped_backend: n_jobs must be -1 (all cores) or >= 1, got " +
+                                std::to_string(n_jobs));
+  }
+  scopes.push_back({b, n_jobs});
+}
+
+scoped_backend::~scoped_backend() {
+  // Destroyed out of order (e.g. moved into a container): drop this scope and
+  // any inner one still recorded above it.
+  if (scopes.size() > depth_) scopes.resize(depth_);
+}
+
+namespace detail {
+scope_setting current_scope() noexcept {
+  return scopes.empty() ? scope_setting{} : scopes.back();
+}
+}  // namespace detail
+
+}  // namespace parmap

@@ -1,0 +1,92 @@
+// The precompiled op catalogue's type-erased call: which op, which element
+// type, and the op's parameters already converted to that type. One visit
+// function turns it back into the typed functor; the CPU loops (host/) and the
+// Thrust transforms (kernels/) are both written as visitors of it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <type_traits>
+
+#include "../ops.hpp"
+#include "op_code.hpp"
+
+namespace parmap::detail {
+
+template <class T>
+struct dtype_of;
+#define PARMAP_Y(name, type)                             \
+  template <>                                            \
+  struct dtype_of<type> {                                \
+    static constexpr dtype value = dtype::name;          \
+  };
+PARMAP_TYPE_LIST(PARMAP_Y)
+#undef PARMAP_Y
+
+template <class T>
+concept catalogue_type = requires { dtype_of<T>::value; };
+
+// True when F is a built-in op with a precompiled kernel for T -> U.
+template <class F, class T, class U>
+concept catalogue_op = requires { F::parmap_op; } && catalogue_type<T> &&
+                       std::same_as<T, U> && F::template supports<T>;
+
+struct op_call {
+  op_code code{};
+  dtype type{};
+  alignas(8) unsigned char params[16]{};
+};
+
+template <class T, class F>
+op_call make_op_call(const F& f) noexcept {
+  auto canonical = f.template rebind<T>();
+  static_assert(std::is_trivially_copyable_v<decltype(canonical)> &&
+                sizeof(canonical) <= sizeof(op_call::params));
+  op_call c;
+  c.code = F::parmap_op;
+  c.type = dtype_of<T>::value;
+  std::memcpy(c.params, &canonical, sizeof(canonical));
+  return c;
+}
+
+template <class Fn>
+Fn load_op(const op_call& c) noexcept {
+  Fn f{};
+  std::memcpy(static_cast<void*>(&f), c.params, sizeof(Fn));
+  return f;
+}
+
+// Calls exec(std::type_identity<T>{}, functor) with the typed functor.
+template <class T, class Exec>
+void visit_typed(const op_call& c, Exec&& exec) {
+  switch (c.code) {
+#define PARMAP_X(name, ...)                              \
+  case op_code::name: {                                  \
+    using Fn = __VA_ARGS__;                              \
+    if constexpr (Fn::template supports<T>) {            \
+      exec(std::type_identity<T>{}, load_op<Fn>(c));     \
+      return;                                            \
+    }                                                    \
+    break;                                               \
+  }
+    PARMAP_OP_LIST(PARMAP_X)
+#undef PARMAP_X
+  }
+  throw std::logic_error("parmap: op not in the catalogue for this element type");
+}
+
+template <class Exec>
+void visit(const op_call& c, Exec&& exec) {
+  switch (c.type) {
+#define PARMAP_Y(name, type)          \
+  case dtype::name:                   \
+    visit_typed<type>(c, exec);       \
+    return;
+    PARMAP_TYPE_LIST(PARMAP_Y)
+#undef PARMAP_Y
+  }
+}
+
+}  // namespace parmap::detail

@@ -1,0 +1,136 @@
+// The one host loop. Serial and OpenMP paths, the built-in ops' precompiled
+// loops and user callables all run through run_range; only the way the range
+// is split differs.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <mutex>
+#include <type_traits>
+#include <utility>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "../config.hpp"
+#include "../errors.hpp"
+
+namespace parmap::detail {
+
+// The first failure of a loop. Elements at or above `stop` are not started, so
+// every element below the lowest failing index runs and the reported index is
+// the lowest failing one, whatever the thread timing.
+class failure {
+ public:
+  explicit failure(std::size_t n) noexcept : stop_(n), index_(n) {}
+
+  [[nodiscard]] std::size_t stop() const noexcept { return stop_.load(std::memory_order_relaxed); }
+
+  void record(std::size_t i, std::exception_ptr e) noexcept {
+    const std::lock_guard lock(mutex_);
+    if (i < index_) {
+      index_ = i;
+      cause_ = std::move(e);
+      stop_.store(i, std::memory_order_relaxed);
+    }
+  }
+
+  void rethrow_if_failed() const {
+    if (cause_) throw task_error(index_, cause_);
+  }
+
+ private:
+  std::atomic<std::size_t> stop_;
+  std::mutex mutex_;
+  std::size_t index_;
+  std::exception_ptr cause_;
+};
+
+// out[i] = f(in[i]) for i in [b, e). Nothrow callables get the plain SIMD loop;
+// others run in blocks that check for a failure elsewhere between blocks.
+template <class F, class T, class U>
+void run_range(const F& f, const T* in, U* out, std::size_t b, std::size_t e, failure& fail) {
+  if constexpr (std::is_nothrow_invocable_v<const F&, const T&> && std::is_arithmetic_v<U>) {
+    (void)fail;
+    PARMAP_OMP(simd)
+    for (std::size_t i = b; i < e; ++i) out[i] = f(in[i]);
+  } else {
+    constexpr std::size_t block = 256;
+    for (std::size_t s = b; s < e; s += block) {
+      if (s >= fail.stop()) return;
+      const std::size_t be = std::min(e, s + block);
+      std::size_t i = s;
+      try {
+        for (; i < be; ++i) out[i] = f(in[i]);
+      } catch (...) {
+        fail.record(i, std::current_exception());
+        return;
+      }
+    }
+  }
+}
+
+// Thread t's share of [0, n) among `threads`; large shares start on 16-element
+// (64-byte for float) multiples so threads do not write one cache line.
+inline std::pair<std::size_t, std::size_t> static_chunk(std::size_t n, int t, int threads) noexcept {
+  const auto nt = static_cast<std::size_t>(threads);
+  std::size_t per = (n + nt - 1) / nt;
+  if (per >= 64) per = (per + 15) & ~std::size_t{15};
+  const std::size_t b = std::min(n, per * static_cast<std::size_t>(t));
+  const std::size_t e = (t == threads - 1) ? n : std::min(n, b + per);
+  return {b, e};
+}
+
+// Maps [first, n) with `threads` OpenMP threads (1: serially on the calling
+// thread). Throws task_error for the lowest failing index.
+template <class F, class T, class U>
+void cpu_map(const F& f, const T* in, U* out, std::size_t first, std::size_t n, int threads) {
+  failure fail(n);
+#if defined(_OPENMP)
+  if (threads > 1) {
+    const std::size_t count = n - first;
+    PARMAP_OMP(parallel num_threads(threads))
+    {
+      const auto [b, e] = static_chunk(count, omp_get_thread_num(), omp_get_num_threads());
+      run_range(f, in, out, first + b, first + e, fail);
+    }
+    fail.rethrow_if_failed();
+    return;
+  }
+#endif
+  (void)threads;
+  run_range(f, in, out, first, n, fail);
+  fail.rethrow_if_failed();
+}
+
+// Maps [0, n) handing out one element at a time to `threads` threads, for
+// callables that wait more than they compute (more threads than cores).
+template <class F, class T, class U>
+void blocking_map(const F& f, const T* in, U* out, std::size_t n, int threads) {
+  failure fail(n);
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
+      if (i >= fail.stop()) return;
+      try {
+        out[i] = f(in[i]);
+      } catch (...) {
+        fail.record(i, std::current_exception());
+        return;
+      }
+    }
+  };
+#if defined(_OPENMP)
+  PARMAP_OMP(parallel num_threads(threads))
+  worker();
+#else
+  (void)threads;
+  worker();
+#endif
+  fail.rethrow_if_failed();
+}
+
+}  // namespace parmap::detail

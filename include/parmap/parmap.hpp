@@ -1,0 +1,12 @@
+// parmap: the embarrassingly parallel map, on the GPU (Thrust) when it pays,
+// on the host (OpenMP) otherwise. The one header callers include; it pulls in
+// no CUDA header.
+#pragma once
+
+#include "config.hpp"
+#include "device.hpp"
+#include "errors.hpp"
+#include "map.hpp"
+#include "ops.hpp"
+#include "options.hpp"
+#include "traits.hpp"

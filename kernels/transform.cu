@@ -1,0 +1,37 @@
+// The precompiled op catalogue: thrust::transform for every built-in op and
+// element type. Compiled by nvcc for the GPU, and (through transform_omp.cpp)
+// by g++ with THRUST_DEVICE_SYSTEM_OMP so tests run the same code everywhere.
+#include <thrust/transform.h>
+
+#include "catalogue_kernel.hpp"
+#include "parmap/detail/catalogue.hpp"
+
+#if THRUST_DEVICE_SYSTEM == THRUST_DEVICE_SYSTEM_CUDA
+#include <cuda_runtime_api.h>
+
+#include <thrust/system/cuda/execution_policy.h>
+#define PARMAP_KERNEL_NS cuda
+#else
+#include <thrust/system/omp/execution_policy.h>
+#define PARMAP_KERNEL_NS thrust_omp
+#endif
+
+namespace parmap::detail::PARMAP_KERNEL_NS {
+
+void catalogue_kernel(const void* in, void* out, std::size_t n, void* stream, const void* ctx) {
+  const auto& call = *static_cast<const op_call*>(ctx);
+  visit(call, [&]<class T, class Fn>(std::type_identity<T>, const Fn& f) {
+    const T* first = static_cast<const T*>(in);
+    T* result = static_cast<T*>(out);
+#if THRUST_DEVICE_SYSTEM == THRUST_DEVICE_SYSTEM_CUDA
+    // par_nosync: the backend synchronises the stream once after the job.
+    thrust::transform(thrust::cuda::par_nosync.on(static_cast<cudaStream_t>(stream)), first,
+                      first + n, result, f);
+#else
+    (void)stream;
+    thrust::transform(thrust::omp::par, first, first + n, result, f);
+#endif
+  });
+}
+
+}  // namespace parmap::detail::PARMAP_KERNEL_NS

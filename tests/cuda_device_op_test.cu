@@ -1,0 +1,40 @@
+// A user's own __host__ __device__ functor, made GPU-capable with
+// parmap::device (parmap/cuda.cuh, nvcc only), on a real GPU.
+#include <gtest/gtest.h>
+
+#include <numeric>
+#include <vector>
+
+#include "parmap/cuda.cuh"
+
+namespace {
+
+struct poly {
+  float a;
+  __host__ __device__ float operator()(float x) const { return a * x * x + 1.0F; }
+};
+
+TEST(GpuUserDeviceOp, RunsOnTheGpuInTheCallersTranslationUnit) {
+  if (!parmap::gpu_available()) GTEST_SKIP() << "no GPU: " << parmap::gpu_description();
+  std::vector<float> x(100003);
+  std::iota(x.begin(), x.end(), 0.0F);
+  const auto f = parmap::device(poly{2.0F});
+  static_assert(parmap::is_device_op_v<decltype(f)>);
+  parmap::report r;
+  const auto y = parmap::map(f, x, {.where = parmap::backend::gpu, .out_report = &r});
+  EXPECT_EQ(r.used, parmap::backend::gpu) << r.reason;
+  for (std::size_t i = 0; i < x.size(); i += 997) ASSERT_EQ(y[i], poly{2.0F}(x[i])) << i;
+
+  // Device-resident through device_array, and an extended lambda.
+  parmap::device_array<float> d(x);
+  parmap::map_inplace(parmap::device([] __host__ __device__(float v) { return v + 0.5F; }), d.span());
+  EXPECT_EQ(d.to_vector()[10], 10.5F);
+}
+
+TEST(GpuUserDeviceOp, FallsBackToTheCpuWithoutAGpu) {
+  if (parmap::gpu_available()) GTEST_SKIP() << "a GPU is present";
+  const auto y = parmap::map(parmap::device(poly{1.0F}), std::vector<float>{1.0F, 2.0F});
+  EXPECT_EQ(y, (std::vector<float>{2.0F, 5.0F}));
+}
+
+}  // namespace

@@ -1,0 +1,103 @@
+#include "sim_backend.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "../../kernels/catalogue_kernel.hpp"
+#include "parmap/errors.hpp"
+
+namespace parmap::test {
+namespace {
+void maybe_fail(std::atomic<bool>& flag, const char* what) {
+  if (flag.exchange(false)) {
+    throw gpu_error(std::string("parmap: ") + what + " failed (injected fault)", 2);
+  }
+}
+}  // namespace
+
+detail::memory_kind sim_backend::locate(const void* p) {
+  const auto* q = static_cast<const unsigned char*>(p);
+  const std::lock_guard lock(mutex_);
+  auto it = blocks_.upper_bound(q);
+  if (it == blocks_.begin()) return detail::memory_kind::host;
+  --it;
+  return q < it->first + it->second ? detail::memory_kind::device : detail::memory_kind::host;
+}
+
+void* sim_backend::allocate(std::size_t bytes) {
+  maybe_fail(fail_allocate, "device allocation");
+  auto* p = static_cast<unsigned char*>(std::malloc(bytes == 0 ? 1 : bytes));
+  if (p == nullptr) throw gpu_error("parmap: device allocation failed (out of memory)", 2);
+  const std::lock_guard lock(mutex_);
+  blocks_[p] = bytes == 0 ? 1 : bytes;
+  return p;
+}
+
+void sim_backend::deallocate(void* p) noexcept {
+  if (p == nullptr) return;
+  {
+    const std::lock_guard lock(mutex_);
+    blocks_.erase(static_cast<unsigned char*>(p));
+  }
+  std::free(p);
+}
+
+void sim_backend::upload(void* dst, const void* src, std::size_t bytes) {
+  maybe_fail(fail_upload, "host-to-device copy");
+  ++uploads;
+  std::memcpy(dst, src, bytes);
+}
+
+void sim_backend::download(void* dst, const void* src, std::size_t bytes) {
+  maybe_fail(fail_download, "device-to-host copy");
+  ++downloads;
+  std::memcpy(dst, src, bytes);
+}
+
+void sim_backend::launch(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
+                         const void* ctx) {
+  maybe_fail(fail_launch, "kernel launch");
+  ++launches;
+  kernel(in, out, n, nullptr, ctx);
+}
+
+detail::device_kernel sim_backend::catalogue() { return &detail::thrust_omp::catalogue_kernel; }
+
+std::size_t sim_backend::live_allocations() const {
+  const std::lock_guard lock(mutex_);
+  return blocks_.size();
+}
+
+namespace {
+[[noreturn]] void absent(const detail::probe_result& p) {
+  throw backend_unavailable("parmap: " + p.description);
+}
+}  // namespace
+void* absent_backend::allocate(std::size_t) { absent(probe_); }
+void absent_backend::upload(void*, const void*, std::size_t) { absent(probe_); }
+void absent_backend::download(void*, const void*, std::size_t) { absent(probe_); }
+void absent_backend::launch(detail::device_kernel, const void*, void*, std::size_t, const void*) {
+  absent(probe_);
+}
+detail::device_kernel absent_backend::catalogue() { absent(probe_); }
+
+env_var::env_var(const char* name, const char* value) : name_(name) {
+  const char* old = std::getenv(name);
+  had_ = old != nullptr;
+  if (had_) old_ = old;
+  if (value != nullptr) {
+    ::setenv(name, value, 1);
+  } else {
+    ::unsetenv(name);
+  }
+}
+
+env_var::~env_var() {
+  if (had_) {
+    ::setenv(name_.c_str(), old_.c_str(), 1);
+  } else {
+    ::unsetenv(name_.c_str());
+  }
+}
+
+}  // namespace parmap::test

@@ -1,0 +1,87 @@
+// Test-only device backends: a "GPU" built from Thrust's OpenMP device system
+// (host memory it hands out counts as device memory), with fault injection and
+// counters; and a backend that has no GPU, with a given reason.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "parmap/detail/device_backend.hpp"
+
+namespace parmap::test {
+
+class sim_backend final : public detail::device_backend {
+ public:
+  const detail::probe_result& probe() override { return probe_; }
+  detail::memory_kind locate(const void* p) override;
+  void* allocate(std::size_t bytes) override;
+  void deallocate(void* p) noexcept override;
+  void upload(void* dst, const void* src, std::size_t bytes) override;
+  void download(void* dst, const void* src, std::size_t bytes) override;
+  void launch(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
+              const void* ctx) override;
+  detail::device_kernel catalogue() override;
+
+  // Fault injection: the next call of that kind throws gpu_error.
+  std::atomic<bool> fail_allocate{false};
+  std::atomic<bool> fail_upload{false};
+  std::atomic<bool> fail_launch{false};
+  std::atomic<bool> fail_download{false};
+
+  std::atomic<int> launches{0};
+  std::atomic<int> uploads{0};
+  std::atomic<int> downloads{0};
+  [[nodiscard]] std::size_t live_allocations() const;
+
+ private:
+  detail::probe_result probe_{true, "simulated GPU (Thrust OpenMP device system)"};
+  mutable std::mutex mutex_;
+  std::map<const unsigned char*, std::size_t> blocks_;
+};
+
+class absent_backend final : public detail::device_backend {
+ public:
+  explicit absent_backend(std::string why) : probe_{false, std::move(why)} {}
+  const detail::probe_result& probe() override { return probe_; }
+  detail::memory_kind locate(const void*) override { return detail::memory_kind::host; }
+  void* allocate(std::size_t) override;
+  void deallocate(void*) noexcept override {}
+  void upload(void*, const void*, std::size_t) override;
+  void download(void*, const void*, std::size_t) override;
+  void launch(detail::device_kernel, const void*, void*, std::size_t, const void*) override;
+  detail::device_kernel catalogue() override;
+
+ private:
+  detail::probe_result probe_;
+};
+
+// Installs a backend for the lifetime of the guard.
+class use_backend {
+ public:
+  explicit use_backend(detail::device_backend& b) : previous_(detail::set_device_backend(&b)) {}
+  ~use_backend() { detail::set_device_backend(previous_); }
+  use_backend(const use_backend&) = delete;
+  use_backend& operator=(const use_backend&) = delete;
+
+ private:
+  detail::device_backend* previous_;
+};
+
+// Sets (or unsets, with nullptr) an environment variable for the guard's lifetime.
+class env_var {
+ public:
+  env_var(const char* name, const char* value);
+  ~env_var();
+  env_var(const env_var&) = delete;
+  env_var& operator=(const env_var&) = delete;
+
+ private:
+  std::string name_;
+  bool had_;
+  std::string old_;
+};
+
+}  // namespace parmap::test
