@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "parmap/cuda.cuh"
+#include "support/reference.hpp"
 
 namespace {
 
@@ -28,7 +29,11 @@ TEST(GpuUserDeviceOp, RunsOnTheGpuInTheCallersTranslationUnit) {
   parmap::report r;
   const auto y = parmap::map(f, x, {.where = parmap::backend::gpu, .out_report = &r});
   EXPECT_EQ(r.used, parmap::backend::gpu) << r.reason;
-  for (std::size_t i = 0; i < x.size(); i += 997) ASSERT_EQ(y[i], poly{2.0F}(x[i])) << i;
+  // nvcc contracts a * x * x + 1 into an FMA in this translation unit (its
+  // default --fmad=true), so the GPU may round once where the host rounds twice.
+  std::vector<float> ref(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) ref[i] = poly{2.0F}(x[i]);
+  EXPECT_TRUE(parmap::test::elements_match<float>(ref, y, false, 2));
 
   // Device-resident through device_array, and an extended lambda.
   parmap::device_array<float> d(x);
