@@ -1,0 +1,492 @@
+// parmap-bench: GPU against CPU, for element-wise maps, on this machine.
+//
+// For each op, element type and size n (powers of two) it times, with
+// buffers allocated and first-touched once outside every timing:
+//   cpu         parmap::map forced to the CPU (OpenMP)
+//   auto        parmap::map in automatic mode on host data (and which path it chose)
+//   gpu-device  parmap::map on device_array data (end to end), and the Thrust
+//               transform alone timed with CUDA events
+//   gpu-host    parmap::map forced to the GPU on host vectors (copies included)
+// and the ceilings of the same run, each moving the same bytes (n elements
+// read + n written):
+//   cpu-copy    a parallel memcpy      cpu-hand   a hand-written `omp parallel for simd` loop
+//   gpu-d2d     cudaMemcpyAsync D2D    pcie       pinned H2D + D2H
+// Reports median and min of the repetitions, GB/s (bytes read + written over
+// the median) and the ratio to the ceiling; a table on stdout, a crossover
+// summary, and --json / --csv files.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "gpu_timing.hpp"
+#include "parmap/detail/progress.hpp"
+#include "parmap/parmap.hpp"
+
+#ifndef PARMAP_GIT_COMMIT
+#define PARMAP_GIT_COMMIT "unknown"
+#endif
+
+namespace {
+
+using parmap::detail::now_seconds;
+
+struct config {
+  std::size_t min_size = std::size_t{1} << 4;
+  std::size_t max_size = std::size_t{1} << 26;
+  int reps = 5;
+  double min_sample = 1e-3;  // s: a sample repeats the call until it lasts this long
+  std::vector<std::string> ops{"square"};
+  std::vector<std::string> types{"f32", "f64", "i32"};
+  std::vector<std::string> paths{"cpu", "auto", "gpu-device", "gpu-host"};
+  std::string json, csv, commit = PARMAP_GIT_COMMIT;
+  bool progress = false;
+};
+
+struct row {
+  std::string op, type, path;
+  std::size_t n = 0;
+  double bytes = 0;
+  double median = 0, min = 0;
+  std::string ceiling;        // name of the ceiling the ratio is against
+  double ratio = NAN;         // ceiling time / this time (<= 1 means slower than the ceiling)
+  double kernel = NAN;        // gpu-device: transform alone (CUDA events)
+  double kernel_ratio = NAN;  // gpu-d2d / kernel
+  std::string chosen;         // auto: backend it used
+};
+
+struct stats {
+  double median, min;
+};
+
+// Times f: each sample repeats f until it lasts cfg.min_sample; median and min per call.
+template <class F>
+stats time_it(const config& cfg, F&& f) {
+  f();  // warm-up
+  const double t0 = now_seconds();
+  f();
+  const double once = std::max(now_seconds() - t0, 1e-9);
+  const int inner = static_cast<int>(std::clamp(cfg.min_sample / once, 1.0, 100000.0));
+  std::vector<double> t;
+  for (int r = 0; r < cfg.reps; ++r) {
+    const double s = now_seconds();
+    for (int i = 0; i < inner; ++i) f();
+    t.push_back((now_seconds() - s) / inner);
+  }
+  std::sort(t.begin(), t.end());
+  return {t[t.size() / 2], t.front()};
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  }
+  return "unknown CPU";
+}
+
+int omp_threads() {
+#if defined(_OPENMP)
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// Calls body(op) with the built-in op named `name`, for element type T.
+template <class T, class Body>
+bool with_op(const std::string& name, Body&& body) {
+  namespace ops = parmap::ops;
+  if (name == "square") return body(ops::square), true;
+  if (name == "affine") return body(ops::affine(T(3), T(1))), true;
+  if constexpr (std::is_floating_point_v<T>) {
+    if (name == "exp") return body(ops::exp), true;
+    if (name == "sqrt") return body(ops::sqrt), true;
+  }
+  return false;
+}
+
+class sweep {
+ public:
+  sweep(const config& cfg, const parmap::bench::gpu_machine& gpu) : cfg_(cfg), gpu_(gpu) {}
+
+  template <class T>
+  void run_type(const std::string& type, parmap::detail::progress_bar& bar) {
+    const std::size_t max = cfg_.max_size;
+    // Allocated and first-touched once, in parallel, outside every timing.
+    std::vector<T> x(max), y(max);
+    parmap::map([](T) { return T(0); }, x, y, {.where = parmap::backend::cpu});
+    for (std::size_t i = 0; i < max; ++i) x[i] = static_cast<T>(1 + (i % 1000) * 0.001);
+    std::optional<parmap::device_array<T>> dx, dy;
+    const bool gpu = gpu_.available && (has(cfg_.paths, "gpu-device") || has(cfg_.paths, "gpu-host") ||
+                                        has(cfg_.paths, "auto"));
+    if (gpu) {
+      dx.emplace(x);
+      dy.emplace(max);
+    }
+    for (const auto& op_name : cfg_.ops) {
+      with_op<T>(op_name, [&](auto op) {
+        for (std::size_t n = cfg_.min_size; n <= max; n *= 2) {
+          run_case<T>(op, op_name, type, n, x, y, dx ? &*dx : nullptr, dy ? &*dy : nullptr);
+          bar.add();
+        }
+      });
+    }
+  }
+
+  [[nodiscard]] const std::vector<row>& rows() const { return rows_; }
+
+ private:
+  template <class T, class Op>
+  void run_case(const Op& op, const std::string& op_name, const std::string& type, std::size_t n,
+                std::vector<T>& x, std::vector<T>& y, parmap::device_array<T>* dx,
+                parmap::device_array<T>* dy) {
+    const double bytes = 2.0 * static_cast<double>(n) * sizeof(T);
+    const std::span<const T> in(x.data(), n);
+    const std::span<T> out(y.data(), n);
+    auto add = [&](const std::string& path, stats s) -> row& {
+      row r;
+      r.op = op_name;
+      r.type = type;
+      r.path = path;
+      r.n = n;
+      r.bytes = bytes;
+      r.median = s.median;
+      r.min = s.min;
+      rows_.push_back(r);
+      return rows_.back();
+    };
+
+    // CPU ceilings.
+    const T* px = x.data();
+    T* py = y.data();
+    const stats copy = time_it(cfg_, [&] {
+      PARMAP_OMP(parallel)
+      {
+#if defined(_OPENMP)
+        const auto [b, e] = parmap::detail::static_chunk(n, omp_get_thread_num(), omp_get_num_threads());
+#else
+        const std::size_t b = 0, e = n;
+#endif
+        std::memcpy(py + b, px + b, (e - b) * sizeof(T));
+      }
+    });
+    add("cpu-copy", copy);
+    const stats hand = time_it(cfg_, [&] {
+      PARMAP_OMP(parallel for simd schedule(static))
+      for (std::size_t i = 0; i < n; ++i) py[i] = op(px[i]);
+    });
+    add("cpu-hand", hand).ratio = copy.median / hand.median;
+
+    std::optional<stats> cpu;
+    if (has(cfg_.paths, "cpu")) {
+      cpu = time_it(cfg_, [&] { parmap::map(op, in, out, {.where = parmap::backend::cpu}); });
+      verify(op, in, out);
+      auto& r = add("cpu", *cpu);
+      r.ceiling = "cpu-copy";
+      r.ratio = copy.median / cpu->median;
+    }
+
+    std::optional<stats> gpu_host;
+    if (dx != nullptr) {
+      const std::span<const T> din(dx->data(), n);
+      const std::span<T> dout(dy->data(), n);
+      const stats d2d = {parmap::bench::time_d2d_copy(dout.data(), din.data(), n * sizeof(T), cfg_.reps), 0};
+      add("gpu-d2d", {d2d.median, d2d.median});
+      const double pcie = parmap::bench::time_pinned_roundtrip(n * sizeof(T), cfg_.reps);
+      add("pcie", {pcie, pcie});
+      if (has(cfg_.paths, "gpu-device")) {
+        const stats s = time_it(cfg_, [&] { parmap::map(op, din, dout, {.where = parmap::backend::gpu}); });
+        auto& r = add("gpu-device", s);
+        r.ceiling = "gpu-d2d";
+        r.ratio = d2d.median / s.median;
+        r.kernel = parmap::bench::time_catalogue_kernel(parmap::detail::make_op_call<T>(op), din.data(),
+                                                        dout.data(), n, cfg_.reps);
+        r.kernel_ratio = d2d.median / r.kernel;
+        std::vector<T> back(n);  // checked against the host reference through a copy down
+        parmap::map(parmap::ops::scale(T(1)), std::span<const T>(dout), std::span<T>(back));
+        verify(op, in, std::span<T>(back));
+      }
+      if (has(cfg_.paths, "gpu-host")) {
+        gpu_host = time_it(cfg_, [&] { parmap::map(op, in, out, {.where = parmap::backend::gpu}); });
+        verify(op, in, out);
+        auto& r = add("gpu-host", *gpu_host);
+        r.ceiling = "pcie";
+        r.ratio = pcie / gpu_host->median;
+      }
+    }
+    if (has(cfg_.paths, "auto")) {
+      parmap::report rep;
+      const stats s = time_it(cfg_, [&] { parmap::map(op, in, out, {.out_report = &rep}); });
+      auto& r = add("auto", s);
+      r.chosen = parmap::to_string(rep.used);
+      double best = cpu ? cpu->median : INFINITY;
+      if (gpu_host) best = std::min(best, gpu_host->median);
+      if (std::isfinite(best)) {
+        r.ceiling = "best of cpu, gpu-host";
+        r.ratio = best / s.median;
+      }
+    }
+  }
+
+  template <class Op, class T>
+  static void verify(const Op& op, std::span<const T> in, std::span<T> out) {
+    for (std::size_t i = 0; i < in.size(); i += 1 + in.size() / 64) {
+      const T want = op(in[i]);
+      if (!(out[i] == want) && !(std::abs(static_cast<double>(out[i]) - static_cast<double>(want)) <=
+                                 1e-5 * std::abs(static_cast<double>(want)))) {
+        throw std::runtime_error("parmap-bench: wrong result at element " + std::to_string(i));
+      }
+    }
+  }
+
+  const config& cfg_;
+  const parmap::bench::gpu_machine& gpu_;
+  std::vector<row> rows_;
+};
+
+std::string num(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string quoted(const std::string& s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    o += c;
+  }
+  return o + "\"";
+}
+
+struct machine_info {
+  std::string cpu, gpu, gpu_versions, commit, date;
+  int cores = 0, threads = 0;
+  double gpu_gib = 0;
+};
+
+void write_json(const std::string& path, const machine_info& m, const config& cfg,
+                const std::vector<row>& rows, const std::vector<std::string>& summary) {
+  std::ofstream f(path);
+  f << "{\n  \"schema\": \"parmap-bench/1\",\n  \"machine\": {\"cpu\": " << quoted(m.cpu)
+    << ", \"cores\": " << m.cores << ", \"omp_threads\": " << m.threads << ", \"gpu\": " << quoted(m.gpu)
+    << ", \"gpu_memory_gib\": " << num(m.gpu_gib) << ", \"gpu_versions\": " << quoted(m.gpu_versions)
+    << ", \"commit\": " << quoted(m.commit) << ", \"date\": " << quoted(m.date) << "},\n"
+    << "  \"config\": {\"min_size\": " << cfg.min_size << ", \"max_size\": " << cfg.max_size
+    << ", \"reps\": " << cfg.reps << "},\n  \"summary\": [";
+  for (std::size_t i = 0; i < summary.size(); ++i) f << (i ? ", " : "") << quoted(summary[i]);
+  f << "],\n  \"results\": [\n";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const row& r = rows[i];
+    f << "    {\"op\": " << quoted(r.op) << ", \"type\": " << quoted(r.type) << ", \"n\": " << r.n
+      << ", \"path\": " << quoted(r.path) << ", \"bytes\": " << num(r.bytes)
+      << ", \"median_s\": " << num(r.median) << ", \"min_s\": " << num(r.min)
+      << ", \"gbps\": " << num(r.bytes / r.median / 1e9) << ", \"ceiling\": "
+      << (r.ceiling.empty() ? "null" : quoted(r.ceiling)) << ", \"ratio\": " << num(r.ratio)
+      << ", \"kernel_s\": " << num(r.kernel) << ", \"kernel_ratio\": " << num(r.kernel_ratio)
+      << ", \"chosen\": " << (r.chosen.empty() ? "null" : quoted(r.chosen)) << "}"
+      << (i + 1 < rows.size() ? ",\n" : "\n");
+  }
+  f << "  ]\n}\n";
+  if (!f) throw std::runtime_error("parmap-bench: cannot write " + path);
+}
+
+void write_csv(const std::string& path, const std::vector<row>& rows) {
+  std::ofstream f(path);
+  f << "op,type,n,path,bytes,median_s,min_s,gbps,ceiling,ratio,kernel_s,kernel_ratio,chosen\n";
+  for (const row& r : rows) {
+    f << r.op << ',' << r.type << ',' << r.n << ',' << r.path << ',' << num(r.bytes) << ','
+      << num(r.median) << ',' << num(r.min) << ',' << num(r.bytes / r.median / 1e9) << ',' << r.ceiling
+      << ',' << num(r.ratio) << ',' << num(r.kernel) << ',' << num(r.kernel_ratio) << ',' << r.chosen
+      << '\n';
+  }
+  if (!f) throw std::runtime_error("parmap-bench: cannot write " + path);
+}
+
+std::string time_text(double s) {
+  char buf[32];
+  if (s < 1e-3) {
+    std::snprintf(buf, sizeof buf, "%8.2f us", s * 1e6);
+  } else {
+    std::snprintf(buf, sizeof buf, "%8.3f ms", s * 1e3);
+  }
+  return buf;
+}
+
+void print_table(const std::vector<row>& rows) {
+  std::printf("%-7s %-4s %11s  %-10s %11s %11s %9s  %-8s %s\n", "op", "type", "n", "path", "median",
+              "min", "GB/s", "ratio", "vs");
+  for (const row& r : rows) {
+    std::string vs = r.ceiling;
+    if (!r.chosen.empty()) vs += " (chose " + r.chosen + ")";
+    if (std::isfinite(r.kernel)) {
+      char k[96];
+      std::snprintf(k, sizeof k, "; transform alone %s = %.2f x d2d", time_text(r.kernel).c_str(), r.kernel_ratio);
+      vs += k;
+    }
+    std::printf("%-7s %-4s %11zu  %-10s %s %s %9.1f  %-8s %s\n", r.op.c_str(), r.type.c_str(), r.n,
+                r.path.c_str(), time_text(r.median).c_str(), time_text(r.min).c_str(),
+                r.bytes / r.median / 1e9, std::isfinite(r.ratio) ? num(r.ratio).c_str() : "", vs.c_str());
+  }
+}
+
+// "gpu-device beats cpu from n = ..." per op and type.
+std::vector<std::string> crossover(const config& cfg, const std::vector<row>& rows) {
+  std::vector<std::string> out;
+  std::map<std::pair<std::string, std::string>, std::map<std::string, std::map<std::size_t, double>>> t;
+  for (const row& r : rows) t[{r.op, r.type}][r.path][r.n] = r.median;
+  for (auto& [key, paths] : t) {
+    for (const char* g : {"gpu-device", "gpu-host"}) {
+      if (!paths.count(g) || !paths.count("cpu")) continue;
+      std::optional<std::size_t> from;
+      for (auto it = paths[g].rbegin(); it != paths[g].rend(); ++it) {
+        if (it->second < paths["cpu"][it->first]) {
+          from = it->first;
+        } else {
+          break;
+        }
+      }
+      char line[200];
+      if (from) {
+        std::snprintf(line, sizeof line, "%s %s: %s beats cpu from n = %zu (2^%d) up to %zu", key.first.c_str(),
+                      key.second.c_str(), g, *from, static_cast<int>(std::log2(static_cast<double>(*from))),
+                      cfg.max_size);
+      } else {
+        std::snprintf(line, sizeof line, "%s %s: %s never beats cpu at the largest n = %zu", key.first.c_str(),
+                      key.second.c_str(), g, cfg.max_size);
+      }
+      out.emplace_back(line);
+    }
+    if (paths.count("auto")) {
+      double worst = 0;
+      std::size_t at = 0;
+      for (const row& r : rows) {
+        if (r.op == key.first && r.type == key.second && r.path == "auto" && std::isfinite(r.ratio) &&
+            1.0 / r.ratio > worst) {
+          worst = 1.0 / r.ratio;
+          at = r.n;
+        }
+      }
+      char line[200];
+      std::snprintf(line, sizeof line, "%s %s: automatic is at worst %.2f x the faster path (at n = %zu)",
+                    key.first.c_str(), key.second.c_str(), worst, at);
+      out.emplace_back(line);
+    }
+  }
+  return out;
+}
+
+std::size_t parse_size(const std::string& s) {
+  // "2^26", "1<<20" or a plain number.
+  const auto caret = s.find('^');
+  if (caret != std::string::npos) return std::size_t{1} << std::stoul(s.substr(caret + 1));
+  const auto shift = s.find("<<");
+  if (shift != std::string::npos) return std::stoul(s.substr(0, shift)) << std::stoul(s.substr(shift + 2));
+  return std::stoull(s);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  config cfg;
+  CLI::App app{"parmap-bench: parmap's element-wise map on GPU and CPU against this machine's ceilings"};
+  std::string min_s = "2^4", max_s = "2^26";
+  app.add_option("--min-size", min_s, "smallest n (power of two; 2^k, 1<<k or a number)")->capture_default_str();
+  app.add_option("--max-size", max_s, "largest n (up to 2^28 on a GPU machine)")->capture_default_str();
+  app.add_option("--reps", cfg.reps, "repetitions per case (median and min reported)")
+      ->check(CLI::Range(1, 1000))->capture_default_str();
+  app.add_option("--ops", cfg.ops, "ops: square, affine, exp, sqrt")
+      ->delimiter(',')->check(CLI::IsMember({"square", "affine", "exp", "sqrt"}))->capture_default_str();
+  app.add_option("--types", cfg.types, "element types: f32, f64, i32, i64")
+      ->delimiter(',')->check(CLI::IsMember({"f32", "f64", "i32", "i64"}))->capture_default_str();
+  app.add_option("--paths", cfg.paths, "paths: cpu, auto, gpu-device, gpu-host")
+      ->delimiter(',')->check(CLI::IsMember({"cpu", "auto", "gpu-device", "gpu-host"}))->capture_default_str();
+  app.add_option("--json", cfg.json, "write the results as JSON to this file");
+  app.add_option("--csv", cfg.csv, "write the results as CSV to this file");
+  app.add_option("--commit", cfg.commit, "commit to record in the output")->capture_default_str();
+  app.add_flag("--progress", cfg.progress, "draw the progress bar even when stderr is not a terminal");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    cfg.min_size = parse_size(min_s);
+    cfg.max_size = parse_size(max_s);
+  } catch (const std::exception&) {
+    std::fprintf(stderr, "parmap-bench: bad size: %s / %s\n", min_s.c_str(), max_s.c_str());
+    return 2;
+  }
+  if (cfg.min_size == 0 || cfg.min_size > cfg.max_size || cfg.max_size > (std::size_t{1} << 30)) {
+    std::fprintf(stderr, "parmap-bench: need 1 <= min-size <= max-size <= 2^30\n");
+    return 2;
+  }
+
+  const auto gpu = parmap::bench::describe_gpu();
+  machine_info m;
+  m.cpu = cpu_model();
+  m.cores = static_cast<int>(std::thread::hardware_concurrency());
+  m.threads = omp_threads();
+  m.gpu = gpu.available ? gpu.name : "none (" + parmap::gpu_description() + ")";
+  m.gpu_gib = gpu.available ? gpu.memory_gib : NAN;
+  m.gpu_versions = gpu.versions;
+  m.commit = cfg.commit;
+  char date[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  m.date = date;
+  std::printf("parmap-bench  %s\nCPU: %s, %d cores, %d OpenMP threads\nGPU: %s%s%s\ncommit %s\n\n", m.date.c_str(),
+              m.cpu.c_str(), m.cores, m.threads, m.gpu.c_str(), gpu.available ? ", " : "", m.gpu_versions.c_str(),
+              m.commit.c_str());
+
+  std::size_t sizes = 0;
+  for (std::size_t n = cfg.min_size; n <= cfg.max_size; n *= 2) ++sizes;
+  std::size_t cases = 0;
+  for (const auto& t : cfg.types) {
+    for (const auto& o : cfg.ops) {
+      if (t[0] == 'f' || o == "square" || o == "affine") cases += sizes;
+    }
+  }
+  sweep s(cfg, gpu);
+  try {
+    parmap::detail::progress_bar bar(cases, "parmap-bench", cfg.progress);
+    for (const auto& t : cfg.types) {
+      if (t == "f32") s.run_type<float>(t, bar);
+      if (t == "f64") s.run_type<double>(t, bar);
+      if (t == "i32") s.run_type<std::int32_t>(t, bar);
+      if (t == "i64") s.run_type<std::int64_t>(t, bar);
+    }
+    bar.finish();
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "parmap-bench: out of memory at max-size %zu; lower --max-size\n", cfg.max_size);
+    return 3;
+  }
+  parmap::bench::release_gpu_scratch();
+
+  print_table(s.rows());
+  const auto summary = crossover(cfg, s.rows());
+  std::printf("\n");
+  for (const auto& line : summary) std::printf("%s\n", line.c_str());
+  if (!cfg.json.empty()) write_json(cfg.json, m, cfg, s.rows(), summary);
+  if (!cfg.csv.empty()) write_csv(cfg.csv, s.rows());
+  return 0;
+}
