@@ -35,7 +35,23 @@ TEST(GpuUserDeviceOp, RunsOnTheGpuInTheCallersTranslationUnit) {
   for (std::size_t i = 0; i < x.size(); ++i) ref[i] = poly{2.0F}(x[i]);
   EXPECT_TRUE(parmap::test::elements_match<float>(ref, y, false, 2));
 
-  // Device-resident through device_array, and an extended lambda.
+}
+
+TEST(GpuUserDeviceOp, MapsDeviceResidentData) {
+  if (!parmap::gpu_available()) GTEST_SKIP() << "no GPU: " << parmap::gpu_description();
+  std::vector<float> x(4099);
+  std::iota(x.begin(), x.end(), 0.0F);
+  parmap::device_array<float> d(x);
+  parmap::report r;
+  parmap::map_inplace(parmap::device(poly{1.0F}), d.span(), {.out_report = &r});
+  EXPECT_EQ(r.used, parmap::backend::gpu) << r.reason;
+  EXPECT_EQ(d.to_vector()[10], 101.0F);
+}
+
+TEST(GpuUserDeviceOp, MapsWithAnExtendedLambda) {
+  if (!parmap::gpu_available()) GTEST_SKIP() << "no GPU: " << parmap::gpu_description();
+  std::vector<float> x(4099);
+  std::iota(x.begin(), x.end(), 0.0F);
   parmap::device_array<float> d(x);
   add_half_on_device(d);
   EXPECT_EQ(d.to_vector()[10], 10.5F);
