@@ -197,6 +197,23 @@ auto map_to_vector(const F& f, std::span<const T> in, const options& opt) {
 template <class R>
 concept contiguous_sized = std::ranges::contiguous_range<R> && std::ranges::sized_range<R>;
 
+// The span forms' bodies. The public range overloads call these rather than
+// the span overloads, so no overload resolution (whichever front end does it)
+// can send a call back to the overload it came from.
+template <class F, class T, class U>
+void map_spans(const F& f, std::span<const T> in, std::span<U> out, const options& opt) {
+  check_arguments(in.size(), out.size(), opt.n_jobs);
+  check_no_partial_overlap(in.data(), in.size_bytes(), out.data(), in.size() * sizeof(U),
+                           sizeof(T) == sizeof(U));
+  execute(f, in, out.data(), opt);
+}
+
+template <class F, class T>
+void map_inplace_span(const F& f, std::span<T> data, const options& opt) {
+  check_arguments(data.size(), data.size(), opt.n_jobs);
+  execute(f, std::span<const T>(data.data(), data.size()), data.data(), opt);
+}
+
 }  // namespace parmap::detail
 
 namespace parmap {
@@ -216,10 +233,7 @@ namespace parmap {
 /// @endcode
 template <class F, class T, class U>
 void map(F f, std::span<const T> in, std::span<U> out, const options& opt = {}) {
-  detail::check_arguments(in.size(), out.size(), opt.n_jobs);
-  detail::check_no_partial_overlap(in.data(), in.size_bytes(), out.data(),
-                                   in.size() * sizeof(U), sizeof(T) == sizeof(U));
-  detail::execute(f, in, out.data(), opt);
+  detail::map_spans(f, in, out, opt);
 }
 
 /// @brief The same, for any contiguous input and output ranges (std::vector,
@@ -230,8 +244,8 @@ template <class F, class In, class Out>
 void map(F f, In&& in, Out&& out, const options& opt = {}) {
   using T = std::ranges::range_value_t<In>;
   using U = std::ranges::range_value_t<Out>;
-  map(std::move(f), std::span<const T>(std::ranges::data(in), std::ranges::size(in)),
-      std::span<U>(std::ranges::data(out), std::ranges::size(out)), opt);
+  detail::map_spans(f, std::span<const T>(std::ranges::data(in), std::ranges::size(in)),
+                    std::span<U>(std::ranges::data(out), std::ranges::size(out)), opt);
 }
 
 /// @brief Returns `std::vector{f(in[0]), f(in[1]), ...}`. Any input range
@@ -261,8 +275,7 @@ auto map(F f, const Range& in, const options& opt = {}) {
 /// @endcode
 template <class F, class T>
 void map_inplace(F f, std::span<T> data, const options& opt = {}) {
-  detail::check_arguments(data.size(), data.size(), opt.n_jobs);
-  detail::execute(f, std::span<const T>(data.data(), data.size()), data.data(), opt);
+  detail::map_inplace_span(f, data, opt);
 }
 
 /// @brief The same, for any contiguous range (std::vector, std::array, ...).
@@ -271,7 +284,7 @@ template <class F, class Range>
            (!std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<Range>>>)
 void map_inplace(F f, Range&& data, const options& opt = {}) {
   using T = std::ranges::range_value_t<Range>;
-  map_inplace(std::move(f), std::span<T>(std::ranges::data(data), std::ranges::size(data)), opt);
+  detail::map_inplace_span(f, std::span<T>(std::ranges::data(data), std::ranges::size(data)), opt);
 }
 
 }  // namespace parmap
