@@ -18,7 +18,7 @@ out=${1:-results/$name}
 [ $# -gt 0 ] && shift
 mkdir -p "$out"
 echo "main-job: writing $out/"
-"$bench" --json "$out/$name.json" --csv "$out/$name.csv" --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" "$@" \
+"$bench" --json "$out/$name.json" --csv "$out/$name.csv" --commit "${PARMAP_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}" "$@" \
   | tee "$out/table.txt"
 python3 bench/check_results.py "$out/$name.json" "$out/$name.csv"
 python3 bench/plot.py "$out/$name.json" -o "$out/$name.png"

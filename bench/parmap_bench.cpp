@@ -268,7 +268,7 @@ class sweep {
 std::string num(double v) {
   if (!std::isfinite(v)) return "null";
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
+  std::snprintf(buf, sizeof buf, "%.9g", v);
   return buf;
 }
 
@@ -301,7 +301,7 @@ void write_json(const std::string& path, const machine_info& m, const config& cf
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const row& r = rows[i];
     f << "    {\"op\": " << quoted(r.op) << ", \"type\": " << quoted(r.type) << ", \"n\": " << r.n
-      << ", \"path\": " << quoted(r.path) << ", \"bytes\": " << num(r.bytes)
+      << ", \"path\": " << quoted(r.path) << ", \"bytes\": " << static_cast<unsigned long long>(r.bytes)
       << ", \"median_s\": " << num(r.median) << ", \"min_s\": " << num(r.min)
       << ", \"gbps\": " << num(r.bytes / r.median / 1e9) << ", \"ceiling\": "
       << (r.ceiling.empty() ? "null" : quoted(r.ceiling)) << ", \"ratio\": " << num(r.ratio)
@@ -317,7 +317,7 @@ void write_csv(const std::string& path, const std::vector<row>& rows) {
   std::ofstream f(path);
   f << "op,type,n,path,bytes,median_s,min_s,gbps,ceiling,ratio,kernel_s,kernel_ratio,chosen\n";
   for (const row& r : rows) {
-    f << r.op << ',' << r.type << ',' << r.n << ',' << r.path << ',' << num(r.bytes) << ','
+    f << r.op << ',' << r.type << ',' << r.n << ',' << r.path << ',' << static_cast<unsigned long long>(r.bytes) << ','
       << num(r.median) << ',' << num(r.min) << ',' << num(r.bytes / r.median / 1e9) << ',' << r.ceiling
       << ',' << num(r.ratio) << ',' << num(r.kernel) << ',' << num(r.kernel_ratio) << ',' << r.chosen
       << '\n';
