@@ -335,6 +335,13 @@ std::string time_text(double s) {
   return buf;
 }
 
+std::string ratio_text(double r) {
+  if (!std::isfinite(r)) return "";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", r);
+  return buf;
+}
+
 void print_table(const std::vector<row>& rows) {
   std::printf("%-7s %-4s %11s  %-10s %11s %11s %9s  %-8s %s\n", "op", "type", "n", "path", "median",
               "min", "GB/s", "ratio", "vs");
@@ -348,7 +355,7 @@ void print_table(const std::vector<row>& rows) {
     }
     std::printf("%-7s %-4s %11zu  %-10s %s %s %9.1f  %-8s %s\n", r.op.c_str(), r.type.c_str(), r.n,
                 r.path.c_str(), time_text(r.median).c_str(), time_text(r.min).c_str(),
-                r.bytes / r.median / 1e9, std::isfinite(r.ratio) ? num(r.ratio).c_str() : "", vs.c_str());
+                r.bytes / r.median / 1e9, ratio_text(r.ratio).c_str(), vs.c_str());
   }
 }
 
