@@ -236,8 +236,9 @@ class sweep {
       }
     }
     if (has(cfg_.paths, "auto")) {
-      parmap::report rep;
-      const stats s = time_it(cfg_, [&] { parmap::map(op, in, out, {.out_report = &rep}); });
+      parmap::report rep;  // asked for once, outside the timing: building its text costs
+      parmap::map(op, in, out, {.out_report = &rep});
+      const stats s = time_it(cfg_, [&] { parmap::map(op, in, out); });
       auto& r = add("auto", s);
       r.chosen = parmap::to_string(rep.used);
       double best = cpu ? cpu->median : INFINITY;

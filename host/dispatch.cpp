@@ -40,6 +40,13 @@ struct cost_model {
   double gpu_transcendental = 2e-12;       // s per element
 };
 
+// Appends to the reason only when someone will read it (a report or
+// PARMAP_VERBOSE), so that small maps do not pay for formatting.
+template <class... Parts>
+void note(decision& d, const Parts&... parts) {
+  if (d.explain) (d.reason.append(parts), ...);
+}
+
 std::string millis(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3g ms", s * 1e3);
@@ -90,6 +97,7 @@ decision decide(const call_info& call, const options& opt) {
   const scope_setting scope = current_scope();
   decision d;
   d.verbose = env.verbose;
+  d.explain = env.verbose || opt.out_report != nullptr;
 
   backend where = backend::automatic;
   std::string source;
@@ -129,7 +137,7 @@ decision decide(const call_info& call, const options& opt) {
     if (!gpu.available) throw backend_unavailable(head + "no GPU is usable: " + gpu.description);
     d.used = backend::gpu;
     d.path = exec_path::gpu;
-    d.reason = "forced by " + source;
+    note(d, "forced by ", source);
     return d;
   }
   if (on_device) {
@@ -143,32 +151,32 @@ decision decide(const call_info& call, const options& opt) {
     }
     d.used = backend::gpu;
     d.path = exec_path::gpu;
-    d.reason = "data is in GPU memory";
+    note(d, "data is in GPU memory");
     return d;
   }
 
   d.used = backend::cpu;
-  const std::string prefix = d.forced ? "forced by " + source + "; " : std::string();
+  if (d.forced) note(d, "forced by ", source, "; ");
   if (call.kind == callable_kind::blocking) {
     const std::size_t cap =
         n_jobs > 0 ? static_cast<std::size_t>(n_jobs) : env.max_blocking.value_or(default_max_blocking);
     d.threads = static_cast<int>(std::max<std::size_t>(1, std::min(call.n, cap)));
     d.path = exec_path::blocking;
-    d.reason = prefix + "blocking callable: " + std::to_string(d.threads) + " calls in flight";
+    note(d, "blocking callable: ", std::to_string(d.threads), " calls in flight");
     return d;
   }
 
   if (!d.forced && call.kind == callable_kind::device && call.gpu_kernel) {
     if (!gpu.available) {
-      d.reason = "no usable GPU (" + gpu.description + "); ";
+      note(d, "no usable GPU (", gpu.description, "); ");
     } else if (env.gpu_min_elements) {
       if (call.n >= *env.gpu_min_elements) {
         d.used = backend::gpu;
         d.path = exec_path::gpu;
-        d.reason = "n >= PARMAP_GPU_MIN_ELEMENTS=" + std::to_string(*env.gpu_min_elements);
+        note(d, "n >= PARMAP_GPU_MIN_ELEMENTS=", std::to_string(*env.gpu_min_elements));
         return d;
       }
-      d.reason = "n < PARMAP_GPU_MIN_ELEMENTS=" + std::to_string(*env.gpu_min_elements) + "; ";
+      note(d, "n < PARMAP_GPU_MIN_ELEMENTS=", std::to_string(*env.gpu_min_elements), "; ");
     } else {
       const cost_model m;
       const double n = static_cast<double>(call.n);
@@ -180,32 +188,29 @@ decision decide(const call_info& call, const options& opt) {
           (heavy ? n * m.cpu_transcendental / threads : 0.0);
       const double gpu_s = m.gpu_launch + bytes / m.pcie_bandwidth + bytes / m.gpu_bandwidth +
                            (heavy ? n * m.gpu_transcendental : 0.0);
-      const std::string est = "estimated gpu " + millis(gpu_s) + " vs cpu " + millis(cpu_s) +
-                              " (uncalibrated)";
       if (gpu_s < cpu_s) {
         d.used = backend::gpu;
         d.path = exec_path::gpu;
-        d.reason = est;
+        if (d.explain) note(d, "estimated gpu ", millis(gpu_s), " vs cpu ", millis(cpu_s), " (uncalibrated)");
         return d;
       }
-      d.reason = est + "; ";
+      if (d.explain) note(d, "estimated gpu ", millis(gpu_s), " vs cpu ", millis(cpu_s), " (uncalibrated); ");
     }
   } else if (!d.forced && call.kind != callable_kind::device) {
-    d.reason = "not a device op; ";
+    note(d, "not a device op; ");
   }
-  d.reason = prefix + d.reason;
 
   if (d.threads <= 1) {
     d.path = exec_path::serial;
-    d.reason += "n_jobs = 1: serial";
+    note(d, "n_jobs = 1: serial");
   } else if (call.cost == cost_class::unknown && call.n < serial_threshold(call.cost)) {
     d.path = exec_path::adaptive;  // run_adaptive completes the reason
   } else if (call.n < serial_threshold(call.cost)) {
     d.path = exec_path::serial;
-    d.reason += "n < serial threshold " + std::to_string(serial_threshold(call.cost));
+    note(d, "n < serial threshold ", std::to_string(serial_threshold(call.cost)));
   } else {
     d.path = exec_path::parallel;
-    d.reason += "OpenMP, " + std::to_string(d.threads) + " threads";
+    note(d, "OpenMP, ", std::to_string(d.threads), " threads");
   }
   return d;
 }
@@ -213,7 +218,8 @@ decision decide(const call_info& call, const options& opt) {
 void fall_back_to_cpu(decision& d, const call_info& call, const char* what_failed) {
   d.used = backend::cpu;
   d.path = call.n < serial_threshold(call.cost) ? exec_path::serial : exec_path::parallel;
-  d.reason = std::string("GPU failed (") + what_failed + "); ran on the CPU instead";
+  d.reason.clear();
+  note(d, "GPU failed (", what_failed, "); ran on the CPU instead");
 }
 
 void finish(const decision& d, const call_info& call, double seconds, const options& opt) {

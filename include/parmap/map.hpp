@@ -107,11 +107,11 @@ void run_adaptive(const F& f, const T* in, U* out, std::size_t n, decision& d) {
   constexpr double serial_budget = 50e-6;  // a parallel region costs a few microseconds
   if (d.threads > 1 && per_element * static_cast<double>(n - done) > serial_budget) {
     d.path = exec_path::parallel;
-    d.reason += "small n, expensive callable: parallel";
+    if (d.explain) d.reason += "small n, expensive callable: parallel";
     cpu_map(f, in, out, done, n, d.threads);
   } else {
     d.path = exec_path::serial;
-    d.reason += "small n, cheap callable: serial";
+    if (d.explain) d.reason += "small n, cheap callable: serial";
     cpu_map(f, in, out, done, n, 1);
   }
 }

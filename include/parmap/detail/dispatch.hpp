@@ -31,10 +31,11 @@ struct decision {
   exec_path path = exec_path::serial;
   bool forced = false;
   bool verbose = false;  // PARMAP_VERBOSE=1
+  bool explain = false;  // reason wanted (a report or verbose): built only then
   int threads = 1;
   memory_kind in_kind = memory_kind::host;
   memory_kind out_kind = memory_kind::host;
-  std::string reason;
+  std::string reason;  // empty unless explain
 };
 
 // Validates the arguments (std::invalid_argument naming the bad one).
