@@ -14,6 +14,7 @@
 #endif
 
 #include "environment.hpp"
+#include "parmap/detail/cpu_loop.hpp"
 #include "parmap/errors.hpp"
 
 namespace parmap::detail {
@@ -98,6 +99,8 @@ decision decide(const call_info& call, const options& opt) {
   decision d;
   d.verbose = env.verbose;
   d.explain = env.verbose || opt.out_report != nullptr;
+  d.progress = opt.progress || env.progress > 0;
+  d.progress_forced = env.progress == 2;
 
   backend where = backend::automatic;
   std::string source;
@@ -157,10 +160,19 @@ decision decide(const call_info& call, const options& opt) {
 
   d.used = backend::cpu;
   if (d.forced) note(d, "forced by ", source, "; ");
+  // Calls in flight for callables that wait: n_jobs when given, else the cap.
+  const std::size_t cap =
+      n_jobs > 0 ? static_cast<std::size_t>(n_jobs) : env.max_blocking.value_or(default_max_blocking);
+  d.max_workers = static_cast<int>(std::max<std::size_t>(1, std::min(call.n, cap)));
+  if (nested_depth() > 0) {
+    d.threads = 1;
+    d.max_workers = 1;
+    d.path = exec_path::serial;
+    note(d, "nested call inside a parmap worker: serial");
+    return d;
+  }
   if (call.kind == callable_kind::blocking) {
-    const std::size_t cap =
-        n_jobs > 0 ? static_cast<std::size_t>(n_jobs) : env.max_blocking.value_or(default_max_blocking);
-    d.threads = static_cast<int>(std::max<std::size_t>(1, std::min(call.n, cap)));
+    d.threads = d.max_workers;
     d.path = exec_path::blocking;
     note(d, "blocking callable: ", std::to_string(d.threads), " calls in flight");
     return d;

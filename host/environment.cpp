@@ -55,7 +55,7 @@ environment read_environment() {
     } else if (name == "PARMAP_VERBOSE") {
       env.verbose = parse_flag(name, value);
     } else if (name == "PARMAP_PROGRESS") {
-      env.progress = parse_flag(name, value);
+      env.progress = value == "force" ? 2 : (parse_flag(name, value) ? 1 : 0);
     } else if (name == "PARMAP_GPU_MIN_ELEMENTS") {
       env.gpu_min_elements = parse_count(name, value, 0);
     } else if (name == "PARMAP_MAX_BLOCKING") {

@@ -12,7 +12,7 @@ namespace parmap::detail {
 struct environment {
   std::optional<backend> where;                    // PARMAP_BACKEND=cpu|gpu|auto
   bool verbose = false;                            // PARMAP_VERBOSE=1
-  bool progress = false;                           // PARMAP_PROGRESS=1
+  int progress = 0;                                // PARMAP_PROGRESS=0|1|force -> 0, 1, 2
   std::optional<std::size_t> gpu_min_elements;     // PARMAP_GPU_MIN_ELEMENTS=N
   std::optional<std::size_t> max_blocking;         // PARMAP_MAX_BLOCKING=N (>= 1)
 };

@@ -214,7 +214,7 @@ TEST(General, ExpensiveSmallMapsRunInParallel) {
       },
       four, {.n_jobs = 2, .out_report = &r});
   EXPECT_EQ(out, (std::vector<int>{2, 4, 6, 8}));
-  EXPECT_TRUE(contains(r.reason, "small n, expensive callable: parallel")) << r.reason;
+  EXPECT_TRUE(contains(r.reason, "small n, expensive callable: task loop")) << r.reason;
 }
 
 TEST(General, BlockingCallablesAreMarked) {

@@ -17,6 +17,8 @@
 #include "detail/cpu_loop.hpp"
 #include "detail/device_backend.hpp"
 #include "detail/dispatch.hpp"
+#include "detail/progress.hpp"
+#include "detail/task_loop.hpp"
 #include "errors.hpp"
 #include "options.hpp"
 #include "traits.hpp"
@@ -88,10 +90,25 @@ const char* name_of() noexcept {
   else return "callable";
 }
 
+// One element at a time on a task loop (see task_loop.hpp), with the
+// progress bar when asked for.
+template <class F, class T, class U>
+void run_task_loop(const F& f, const T* in, U* out, std::size_t first, std::size_t n,
+                   worker_limits lim, const decision& d) {
+  std::optional<progress_bar> bar;
+  if (d.progress) {
+    bar.emplace(n, "parmap::map", d.progress_forced);
+    bar->update(first);
+  }
+  task_loop(first, n, lim, bar ? &*bar : nullptr, [&](std::size_t i) { out[i] = f(in[i]); });
+}
+
 // Runs a callable of unknown cost on a small input. Element 0 runs on the
 // calling thread, timed; when it took under a microsecond (the clock's own
 // cost is ~20 ns) up to 32 more are timed for a steadier figure. The rest runs
-// serially when that costs less than starting threads, else in parallel.
+// serially when that costs less than starting threads, else on a task loop
+// that starts with one worker per core and adds workers while they wait
+// (an unmarked blocking callable).
 template <class F, class T, class U>
 void run_adaptive(const F& f, const T* in, U* out, std::size_t n, decision& d) {
   double t0 = now_seconds();
@@ -104,11 +121,12 @@ void run_adaptive(const F& f, const T* in, U* out, std::size_t n, decision& d) {
     cpu_map(f, in, out, 1, done, 1);
     per_element = (now_seconds() - t0) / static_cast<double>(done - 1);
   }
-  constexpr double serial_budget = 50e-6;  // a parallel region costs a few microseconds
-  if (d.threads > 1 && per_element * static_cast<double>(n - done) > serial_budget) {
+  constexpr double serial_budget = 50e-6;  // starting threads costs tens of microseconds
+  if (std::max(d.threads, d.max_workers) > 1 &&
+      per_element * static_cast<double>(n - done) > serial_budget) {
     d.path = exec_path::parallel;
-    if (d.explain) d.reason += "small n, expensive callable: parallel";
-    cpu_map(f, in, out, done, n, d.threads);
+    if (d.explain) d.reason += "small n, expensive callable: task loop";
+    run_task_loop(f, in, out, done, n, {d.threads, std::max(d.threads, d.max_workers)}, d);
   } else {
     d.path = exec_path::serial;
     if (d.explain) d.reason += "small n, cheap callable: serial";
@@ -161,7 +179,7 @@ void execute(const F& f, std::span<const T> in, U* out, const options& opt) {
           run_adaptive(f, in.data(), out, n, d);
           break;
         case exec_path::blocking:
-          blocking_map(f, in.data(), out, n, d.threads);
+          run_task_loop(f, in.data(), out, 0, n, {d.threads, d.threads}, d);
           break;
       }
     }

@@ -8,5 +8,6 @@
 #include "errors.hpp"
 #include "map.hpp"
 #include "ops.hpp"
+#include "tasks.hpp"
 #include "options.hpp"
 #include "traits.hpp"

@@ -20,6 +20,16 @@
 
 namespace parmap::detail {
 
+// How deep this thread is inside parmap's own workers (OpenMP or task loop);
+// maps called from a worker (nested maps) run serially on it.
+int nested_depth() noexcept;
+struct nested_scope {
+  nested_scope() noexcept;
+  ~nested_scope();
+  nested_scope(const nested_scope&) = delete;
+  nested_scope& operator=(const nested_scope&) = delete;
+};
+
 // The first failure of a loop. Elements at or above `stop` are not started, so
 // every element below the lowest failing index runs and the reported index is
 // the lowest failing one, whatever the thread timing.
@@ -94,6 +104,7 @@ void cpu_map(const F& f, const T* in, U* out, std::size_t first, std::size_t n, 
     const std::size_t count = n - first;
     PARMAP_OMP(parallel num_threads(threads))
     {
+      const nested_scope nested;
       const auto [b, e] = static_chunk(count, omp_get_thread_num(), omp_get_num_threads());
       run_range(f, in, out, first + b, first + e, fail);
     }
@@ -103,33 +114,6 @@ void cpu_map(const F& f, const T* in, U* out, std::size_t first, std::size_t n, 
 #endif
   (void)threads;
   run_range(f, in, out, first, n, fail);
-  fail.rethrow_if_failed();
-}
-
-// Maps [0, n) handing out one element at a time to `threads` threads, for
-// callables that wait more than they compute (more threads than cores).
-template <class F, class T, class U>
-void blocking_map(const F& f, const T* in, U* out, std::size_t n, int threads) {
-  failure fail(n);
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
-      if (i >= fail.stop()) return;
-      try {
-        out[i] = f(in[i]);
-      } catch (...) {
-        fail.record(i, std::current_exception());
-        return;
-      }
-    }
-  };
-#if defined(_OPENMP)
-  PARMAP_OMP(parallel num_threads(threads))
-  worker();
-#else
-  (void)threads;
-  worker();
-#endif
   fail.rethrow_if_failed();
 }
 

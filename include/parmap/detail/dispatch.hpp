@@ -32,7 +32,10 @@ struct decision {
   bool forced = false;
   bool verbose = false;  // PARMAP_VERBOSE=1
   bool explain = false;  // reason wanted (a report or verbose): built only then
-  int threads = 1;
+  bool progress = false;        // draw a progress bar (options.progress, PARMAP_PROGRESS)
+  bool progress_forced = false;  // even when stderr is not a terminal (PARMAP_PROGRESS=force)
+  int threads = 1;       // OpenMP threads, or workers a task loop starts with
+  int max_workers = 1;   // most workers a task loop may grow to
   memory_kind in_kind = memory_kind::host;
   memory_kind out_kind = memory_kind::host;
   std::string reason;  // empty unless explain

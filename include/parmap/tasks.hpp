@@ -1,0 +1,113 @@
+// joblib-style tasks: calls with several arguments, run in parallel.
+//
+//   joblib                                          parmap
+//   delayed(f)(a, b)                                parmap::delayed(f, a, b)
+//   Parallel(n_jobs=4)(tasks)                       parmap::parallel(tasks, {.n_jobs = 4})
+//   with parallel_backend("loky", n_jobs=-1): ...   parmap::scoped_backend guard(parmap::backend::cpu, -1);
+#pragma once
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "detail/dispatch.hpp"
+#include "detail/progress.hpp"
+#include "detail/task_loop.hpp"
+#include "errors.hpp"
+#include "options.hpp"
+#include "traits.hpp"
+
+namespace parmap {
+
+/// @brief One deferred call `f(args...)`, made by parmap::delayed; R is what f
+/// returns (void allowed). Holds copies of f and of the arguments.
+template <class R>
+class task {
+ public:
+  using result_type = R;
+  task(std::function<R()> call, bool blocking) : call_(std::move(call)), blocking_(blocking) {}
+  /// Runs the call.
+  R operator()() const { return call_(); }
+  /// True when the callable was marked with parmap::blocking.
+  [[nodiscard]] bool blocking() const noexcept { return blocking_; }
+
+ private:
+  std::function<R()> call_;
+  bool blocking_;
+};
+
+/// @brief Defers `f(args...)`: the arguments are copied (or moved) now, as
+/// joblib pickles them, and the call runs later in parmap::parallel.
+/// @code
+/// std::vector<parmap::task<double>> tasks;
+/// for (double a : xs) tasks.push_back(parmap::delayed(slow_square, a));
+/// std::vector<double> r = parmap::parallel(std::move(tasks));
+/// @endcode
+template <class F, class... A>
+auto delayed(F f, A... args) {
+  using R = std::invoke_result_t<F&, A&...>;
+  constexpr bool marked = is_blocking_v<F>;
+  return task<R>(
+      [f = std::move(f), tup = std::make_tuple(std::move(args)...)]() mutable -> R {
+        return std::apply(f, tup);
+      },
+      marked);
+}
+
+namespace detail {
+// Which loop runs the tasks (host/tasks.cpp): workers to start with and the cap.
+worker_limits plan_tasks(std::size_t n, bool all_blocking, const options& opt, decision& d);
+}  // namespace detail
+
+/// @brief Runs the tasks on the host and returns their results in input order
+/// (nothing for void). Tasks run one at a time per worker; the loop starts
+/// with one worker per core (n_jobs workers when n_jobs > 0) and adds workers
+/// while they wait (see README: blocking callables), up to
+/// PARMAP_MAX_BLOCKING (64). Tasks marked with parmap::blocking start at that cap.
+/// @throws task_error for the lowest failing task index (tasks above it are not
+/// started; those running are waited for); backend_unavailable if the GPU is
+/// forced; std::invalid_argument for a bad n_jobs.
+template <class R>
+auto parallel(std::vector<task<R>> tasks, const options& opt = {}) {
+  const std::size_t n = tasks.size();
+  detail::decision d;
+  const double t0 = detail::now_seconds();
+  const bool all_blocking =
+      n > 0 && std::all_of(tasks.begin(), tasks.end(), [](const task<R>& t) { return t.blocking(); });
+  const detail::worker_limits lim = detail::plan_tasks(n, all_blocking, opt, d);
+  detail::call_info info;
+  info.n = n;
+  info.what = "parallel";
+  std::optional<detail::progress_bar> bar;
+  if (d.progress && n > 0) bar.emplace(n, "parmap::parallel", d.progress_forced);
+  auto run = [&](auto&& body) {
+    try {
+      detail::task_loop(0, n, lim, bar ? &*bar : nullptr, body);
+    } catch (...) {
+      detail::finish(d, info, detail::now_seconds() - t0, opt);
+      throw;
+    }
+    if (bar) bar->finish();
+    detail::finish(d, info, detail::now_seconds() - t0, opt);
+  };
+  if constexpr (std::is_void_v<R>) {
+    run([&](std::size_t i) { tasks[i](); });
+  } else if constexpr (std::is_default_constructible_v<R> && !std::is_same_v<R, bool>) {
+    std::vector<R> out(n);
+    run([&](std::size_t i) { out[i] = tasks[i](); });
+    return out;
+  } else {
+    std::vector<std::optional<R>> tmp(n);
+    run([&](std::size_t i) { tmp[i].emplace(tasks[i]()); });
+    std::vector<R> out;
+    out.reserve(n);
+    for (auto& v : tmp) out.push_back(std::move(*v));
+    return out;
+  }
+}
+
+}  // namespace parmap
