@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # parmap's main job: the default GPU-vs-CPU sweep of parmap-bench, written as
 # table.txt, <name>.json, <name>.csv and <name>.png into a results folder
-# (default results/<machine>-<date>/), plus the comparison with numpy.
+# (default results/<machine>-<date>/), the comparison with numpy, and the seed
+# notebook's demo (4 one-second slow_square calls) beside joblib.
 #   bash bench/main-job.sh [results-folder] [parmap-bench options...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +25,9 @@ python3 bench/check_results.py "$out/$name.json" "$out/$name.csv"
 python3 bench/plot.py "$out/$name.json" -o "$out/$name.png"
 echo "=== numpy on the same machine"
 python3 bench/compare_numpy.py "$bench" --json "$out/numpy.json" | tee "$out/numpy.txt"
-echo "main-job: table, JSON, CSV and plot in $out/"
+echo "=== the seed notebook: slow_square with parmap, beside joblib"
+"$build/examples/seed_slow_square" --check-tasks | tee "$out/seed.txt"
+if python3 -c "import joblib" 2>/dev/null; then
+  python3 bench/compare_joblib.py "$build/examples/seed_slow_square" --json "$out/joblib.json" | tee "$out/joblib.txt"
+fi
+echo "main-job: table, JSON, CSV, plot and seed demo in $out/"
