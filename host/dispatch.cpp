@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -20,11 +21,13 @@
 namespace parmap::detail {
 namespace {
 
+// Threads for n_jobs = -1. Without OpenMP the CPU loops run serially, but the
+// task loop (std::thread) still starts one worker per core.
 int max_threads() noexcept {
 #if defined(_OPENMP)
   return omp_get_max_threads();  // honours OMP_NUM_THREADS
 #else
-  return 1;
+  return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
 #endif
 }
 
