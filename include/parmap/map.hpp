@@ -104,24 +104,29 @@ void run_task_loop(const F& f, const T* in, U* out, std::size_t first, std::size
 }
 
 // Runs a callable of unknown cost on a small input. Element 0 runs on the
-// calling thread, timed; when it took under a microsecond (the clock's own
-// cost is ~20 ns) up to 32 more are timed for a steadier figure. The rest runs
-// serially when that costs less than starting threads, else on a task loop
-// that starts with one worker per core and adds workers while they wait
+// calling thread, timed. Unless it took over 100 us (clearly expensive), the
+// next elements are timed too, up to 32 of them or 50 us, since a first call
+// can be slow for reasons of its own (cold caches, first touches). The rest
+// runs serially when that costs less than starting threads, else on a task
+// loop that starts with one worker per core and adds workers while they wait
 // (an unmarked blocking callable).
 template <class F, class T, class U>
 void run_adaptive(const F& f, const T* in, U* out, std::size_t n, decision& d) {
+  constexpr double serial_budget = 50e-6;  // starting threads costs tens of microseconds
   double t0 = now_seconds();
   cpu_map(f, in, out, 0, 1, 1);
   double per_element = now_seconds() - t0;
   std::size_t done = 1;
-  if (per_element < 1e-6 && n > 1) {
-    done = std::min<std::size_t>(n, 33);
+  if (per_element < 100e-6 && n > 1) {
     t0 = now_seconds();
-    cpu_map(f, in, out, 1, done, 1);
-    per_element = (now_seconds() - t0) / static_cast<double>(done - 1);
+    double elapsed = 0;
+    while (done < n && done < 33 && elapsed <= serial_budget) {
+      cpu_map(f, in, out, done, done + 1, 1);
+      ++done;
+      elapsed = now_seconds() - t0;
+    }
+    per_element = elapsed / static_cast<double>(done - 1);
   }
-  constexpr double serial_budget = 50e-6;  // starting threads costs tens of microseconds
   if (std::max(d.threads, d.max_workers) > 1 &&
       per_element * static_cast<double>(n - done) > serial_budget) {
     d.path = exec_path::parallel;
