@@ -11,37 +11,35 @@
 
 namespace {
 
-void serial_loop(benchmark::State& state) {
+// Times body(x, y) on n floats; reports bytes read + written per second.
+template <class Body>
+void run_case(benchmark::State& state, Body body) {
   const auto n = static_cast<std::size_t>(state.range(0));
   std::vector<float> x(n, 1.5F), y(n);
   for (auto _ : state) {
-    for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * x[i];
+    body(x, y);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * n * 2 * sizeof(float)));
+}
+
+void serial_loop(benchmark::State& state) {
+  run_case(state, [](const std::vector<float>& x, std::vector<float>& y) {
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] * x[i];
+  });
 }
 
 void map_square(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  std::vector<float> x(n, 1.5F), y(n);
-  for (auto _ : state) {
+  run_case(state, [](const std::vector<float>& x, std::vector<float>& y) {
     parmap::map(parmap::ops::square, x, y);
-    benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * n * 2 * sizeof(float)));
+  });
 }
 
 void map_lambda(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  std::vector<float> x(n, 1.5F), y(n);
-  for (auto _ : state) {
+  run_case(state, [](const std::vector<float>& x, std::vector<float>& y) {
     parmap::map([](float v) { return v * v; }, x, y);
-    benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * n * 2 * sizeof(float)));
+  });
 }
 
 void automatic_decision(benchmark::State& state) {
