@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -16,6 +17,7 @@
 
 #include "environment.hpp"
 #include "parmap/detail/cpu_loop.hpp"
+#include "parmap/tasks.hpp"
 #include "parmap/errors.hpp"
 
 namespace parmap::detail {
@@ -96,30 +98,54 @@ void check_no_partial_overlap(const void* in, std::size_t in_bytes, const void* 
       "element size)");
 }
 
-decision decide(const call_info& call, const options& opt) {
+namespace {
+
+// What every call settles first, in DESIGN.md's order: the backend and who
+// chose it, n_jobs, the flags for reports and progress, and the cap on calls
+// in flight for callables that wait.
+struct settings {
+  backend where = backend::automatic;
+  std::string source;  // "options.where", "scoped_backend" or "PARMAP_BACKEND=..."
+  int n_jobs = -1;
+  std::size_t blocking_cap = default_max_blocking;
+  std::optional<std::size_t> gpu_min_elements;  // PARMAP_GPU_MIN_ELEMENTS
+};
+
+settings settle(const options& opt, decision& d) {
   const environment env = read_environment();
   const scope_setting scope = current_scope();
-  decision d;
   d.verbose = env.verbose;
   d.explain = env.verbose || opt.out_report != nullptr;
   d.progress = opt.progress || env.progress > 0;
   d.progress_forced = env.progress == 2;
 
-  backend where = backend::automatic;
-  std::string source;
+  settings s;
   if (opt.where != backend::automatic) {
-    where = opt.where;
-    source = "options.where";
+    s.where = opt.where;
+    s.source = "options.where";
   } else if (scope.where != backend::automatic) {
-    where = scope.where;
-    source = "scoped_backend";
+    s.where = scope.where;
+    s.source = "scoped_backend";
   } else if (env.where) {
-    where = *env.where;
-    source = std::string("PARMAP_BACKEND=") + to_string(where);
+    s.where = *env.where;
+    s.source = std::string("PARMAP_BACKEND=") + to_string(s.where);
   }
-  const int n_jobs = opt.n_jobs != -1 ? opt.n_jobs : scope.n_jobs;
-  d.threads = n_jobs == -1 ? max_threads() : n_jobs;
-  d.forced = where != backend::automatic;
+  s.n_jobs = opt.n_jobs != -1 ? opt.n_jobs : scope.n_jobs;
+  s.blocking_cap = s.n_jobs > 0 ? static_cast<std::size_t>(s.n_jobs)
+                                : env.max_blocking.value_or(default_max_blocking);
+  s.gpu_min_elements = env.gpu_min_elements;
+  d.threads = s.n_jobs == -1 ? max_threads() : s.n_jobs;
+  d.forced = s.where != backend::automatic;
+  return s;
+}
+
+}  // namespace
+
+decision decide(const call_info& call, const options& opt) {
+  decision d;
+  const settings set = settle(opt, d);
+  const backend where = set.where;
+  const std::string& source = set.source;
 
   device_backend& dev = current_device_backend();
   const probe_result& gpu = dev.probe();
@@ -164,9 +190,7 @@ decision decide(const call_info& call, const options& opt) {
   d.used = backend::cpu;
   if (d.forced) note(d, "forced by ", source, "; ");
   // Calls in flight for callables that wait: n_jobs when given, else the cap.
-  const std::size_t cap =
-      n_jobs > 0 ? static_cast<std::size_t>(n_jobs) : env.max_blocking.value_or(default_max_blocking);
-  d.max_workers = static_cast<int>(std::max<std::size_t>(1, std::min(call.n, cap)));
+  d.max_workers = static_cast<int>(std::max<std::size_t>(1, std::min(call.n, set.blocking_cap)));
   if (nested_depth() > 0) {
     d.threads = 1;
     d.max_workers = 1;
@@ -184,14 +208,14 @@ decision decide(const call_info& call, const options& opt) {
   if (!d.forced && call.kind == callable_kind::device && call.gpu_kernel) {
     if (!gpu.available) {
       note(d, "no usable GPU (", gpu.description, "); ");
-    } else if (env.gpu_min_elements) {
-      if (call.n >= *env.gpu_min_elements) {
+    } else if (set.gpu_min_elements) {
+      if (call.n >= *set.gpu_min_elements) {
         d.used = backend::gpu;
         d.path = exec_path::gpu;
-        note(d, "n >= PARMAP_GPU_MIN_ELEMENTS=", std::to_string(*env.gpu_min_elements));
+        note(d, "n >= PARMAP_GPU_MIN_ELEMENTS=", std::to_string(*set.gpu_min_elements));
         return d;
       }
-      note(d, "n < PARMAP_GPU_MIN_ELEMENTS=", std::to_string(*env.gpu_min_elements), "; ");
+      note(d, "n < PARMAP_GPU_MIN_ELEMENTS=", std::to_string(*set.gpu_min_elements), "; ");
     } else {
       const cost_model m;
       const double n = static_cast<double>(call.n);
@@ -228,6 +252,32 @@ decision decide(const call_info& call, const options& opt) {
     note(d, "OpenMP, ", std::to_string(d.threads), " threads");
   }
   return d;
+}
+
+worker_limits plan_tasks(std::size_t n, bool all_blocking, const options& opt, decision& d) {
+  check_arguments(0, 0, opt.n_jobs);
+  const settings set = settle(opt, d);
+  if (set.where == backend::gpu) {
+    throw backend_unavailable("parmap::parallel: backend gpu forced by " + set.source +
+                              ", but tasks run on the host");
+  }
+  d.used = backend::cpu;
+  d.path = exec_path::blocking;
+  worker_limits lim;
+  lim.cap = static_cast<int>(std::max<std::size_t>(1, std::min(n, set.blocking_cap)));
+  if (nested_depth() > 0) {
+    lim = {1, 1};
+    note(d, "nested call inside a parmap worker: serial");
+  } else if (all_blocking || set.n_jobs > 0) {
+    lim.start = lim.cap;
+    note(d, std::to_string(lim.start), " workers (", all_blocking ? "blocking tasks" : "n_jobs", ")");
+  } else {
+    lim.start = std::min(lim.cap, std::max(1, max_threads()));
+    note(d, std::to_string(lim.start), " workers, up to ", std::to_string(lim.cap), " while they wait");
+  }
+  d.threads = lim.start;
+  d.max_workers = lim.cap;
+  return lim;
 }
 
 void fall_back_to_cpu(decision& d, const call_info& call, const char* what_failed) {

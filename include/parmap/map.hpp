@@ -5,7 +5,6 @@
 #include <concepts>
 #include <cstddef>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <ranges>
 #include <span>
@@ -18,6 +17,7 @@
 #include "detail/device_backend.hpp"
 #include "detail/dispatch.hpp"
 #include "detail/progress.hpp"
+#include "detail/results.hpp"
 #include "detail/task_loop.hpp"
 #include "errors.hpp"
 #include "options.hpp"
@@ -207,22 +207,7 @@ template <class F, class T>
 auto map_to_vector(const F& f, std::span<const T> in, const options& opt) {
   using R = std::decay_t<std::invoke_result_t<const F&, const T&>>;
   static_assert(!std::is_void_v<R>, "parmap::map: the callable must return a value");
-  if constexpr (std::is_same_v<R, bool>) {  // std::vector<bool> has no data()
-    auto tmp = std::make_unique<bool[]>(in.size());
-    execute(f, in, tmp.get(), opt);
-    return std::vector<bool>(tmp.get(), tmp.get() + in.size());
-  } else if constexpr (std::is_default_constructible_v<R>) {
-    std::vector<R> out(in.size());
-    execute(f, in, out.data(), opt);
-    return out;
-  } else {
-    std::vector<std::optional<R>> tmp(in.size());
-    execute(f, in, tmp.data(), opt);
-    std::vector<R> out;
-    out.reserve(tmp.size());
-    for (auto& v : tmp) out.push_back(std::move(*v));
-    return out;
-  }
+  return collect_results<R>(in.size(), [&](auto* out) { execute(f, in, out, opt); });
 }
 
 template <class R>

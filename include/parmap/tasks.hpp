@@ -16,6 +16,7 @@
 
 #include "detail/dispatch.hpp"
 #include "detail/progress.hpp"
+#include "detail/results.hpp"
 #include "detail/task_loop.hpp"
 #include "errors.hpp"
 #include "options.hpp"
@@ -59,7 +60,7 @@ auto delayed(F f, A... args) {
 }
 
 namespace detail {
-// Which loop runs the tasks (host/tasks.cpp): workers to start with and the cap.
+// Which loop runs the tasks (host/dispatch.cpp): workers to start with and the cap.
 worker_limits plan_tasks(std::size_t n, bool all_blocking, const options& opt, decision& d);
 }  // namespace detail
 
@@ -96,17 +97,8 @@ auto parallel(std::vector<task<R>> tasks, const options& opt = {}) {
   };
   if constexpr (std::is_void_v<R>) {
     run([&](std::size_t i) { tasks[i](); });
-  } else if constexpr (std::is_default_constructible_v<R> && !std::is_same_v<R, bool>) {
-    std::vector<R> out(n);
-    run([&](std::size_t i) { out[i] = tasks[i](); });
-    return out;
   } else {
-    std::vector<std::optional<R>> tmp(n);
-    run([&](std::size_t i) { tmp[i].emplace(tasks[i]()); });
-    std::vector<R> out;
-    out.reserve(n);
-    for (auto& v : tmp) out.push_back(std::move(*v));
-    return out;
+    return detail::collect_results<R>(n, [&](auto* out) { run([&](std::size_t i) { out[i] = tasks[i](); }); });
   }
 }
 

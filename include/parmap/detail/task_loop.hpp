@@ -58,18 +58,21 @@ void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar
   std::mutex mutex;
   std::condition_variable cv;
 
+  // One element: a failure is recorded, and stops elements above it.
+  auto run_one = [&](std::size_t i) {
+    try {
+      body(i);
+    } catch (...) {
+      fail.record(i, std::current_exception());
+    }
+    if (bar != nullptr) bar->add();
+  };
   auto work = [&](slot* me) {
     me->tid.store(current_thread_id());
     {
       const nested_scope nested;
-      for (std::size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
-        if (i >= fail.stop()) break;
-        try {
-          body(i);
-        } catch (...) {
-          fail.record(i, std::current_exception());
-        }
-        if (bar != nullptr) bar->add();
+      for (std::size_t i = next.fetch_add(1); i < n && i < fail.stop(); i = next.fetch_add(1)) {
+        run_one(i);
       }
     }
     const std::lock_guard lock(mutex);
@@ -96,13 +99,7 @@ void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar
   std::unique_lock lock(mutex);
   if (!spawn(std::min<std::size_t>(remaining, static_cast<std::size_t>(std::max(1, lim.start))))) {
     lock.unlock();
-    for (std::size_t i = first; i < n && i < fail.stop(); ++i) {  // no thread at all: run here
-      try {
-        body(i);
-      } catch (...) {
-        fail.record(i, std::current_exception());
-      }
-    }
+    for (std::size_t i = first; i < n && i < fail.stop(); ++i) run_one(i);  // no thread at all: run here
     fail.rethrow_if_failed();
     return;
   }
