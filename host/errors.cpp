@@ -66,5 +66,11 @@ void throw_size_mismatch(const char* what, std::size_t host_n, std::size_t devic
                               std::to_string(device_n));
 }
 
+void throw_not_host_memory(const char* what) {
+  throw std::invalid_argument(std::string("parmap::device_array::") + what +
+                              ": the host span points into GPU memory (pass host memory, or map "
+                              "device to device with parmap::map)");
+}
+
 }  // namespace detail
 }  // namespace parmap

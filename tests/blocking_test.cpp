@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -18,6 +17,7 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 using parmap::test::env_var;
+using parmap::test::process_threads;
 
 double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
@@ -35,19 +35,6 @@ struct concurrency {
   }
   void leave() { --now; }
 };
-
-int process_threads() {
-  std::ifstream f("/proc/self/status");
-  std::string key;
-  while (f >> key) {
-    if (key == "Threads:") {
-      int n = 0;
-      f >> n;
-      return n;
-    }
-  }
-  return -1;
-}
 
 int cores() { return std::max(1U, std::thread::hardware_concurrency()); }
 

@@ -258,12 +258,14 @@ TEST_F(Dispatch, DeviceResidentDataStaysOnTheDevice) {
 TEST_F(Dispatch, GpuFailureFallsBackInAutomaticAndThrowsWhenForced) {
 #if defined(PARMAP_TEST_SIM)
   parmap::test::sim_backend sim;
-  use_backend use(sim);
+  parmap::test::fault_injector faults(sim);
+  use_backend use(faults);
   env_var m("PARMAP_GPU_MIN_ELEMENTS", "0");
   const auto x = iota_floats(50000);
   const auto original = x;
   parmap::report r;
-  for (auto* flag : {&sim.fail_allocate, &sim.fail_upload, &sim.fail_launch, &sim.fail_download}) {
+  for (auto* flag :
+       {&faults.fail_allocate, &faults.fail_upload, &faults.fail_launch, &faults.fail_download}) {
     flag->store(true);
     const auto y = parmap::map(parmap::ops::square, x, {.out_report = &r});
     EXPECT_EQ(r.used, backend::cpu);

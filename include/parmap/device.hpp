@@ -73,13 +73,15 @@ class device_array {
   [[nodiscard]] std::span<const T> span() const noexcept { return {data_, n_}; }
 
   /// Copies host.size() elements from the host (host.size() must equal size()).
+  /// @throws std::invalid_argument if the sizes differ or `host` is GPU memory.
   void upload(std::span<const T> host) {
-    check_size(host.size(), "upload");
+    check_host(host.data(), host.size(), "upload");
     if (n_ != 0) backend_->upload(data_, host.data(), n_ * sizeof(T));
   }
   /// Copies size() elements to the host (host.size() must equal size()).
+  /// @throws std::invalid_argument if the sizes differ or `host` is GPU memory.
   void download(std::span<T> host) const {
-    check_size(host.size(), "download");
+    check_host(host.data(), host.size(), "download");
     if (n_ != 0) backend_->download(host.data(), data_, n_ * sizeof(T));
   }
   /// A host copy.
@@ -90,8 +92,11 @@ class device_array {
   }
 
  private:
-  void check_size(std::size_t host_n, const char* what) const {
+  void check_host(const T* host, std::size_t host_n, const char* what) const {
     if (host_n != n_) detail::throw_size_mismatch(what, host_n, n_);
+    if (n_ != 0 && backend_->locate(host) == detail::memory_kind::device) {
+      detail::throw_not_host_memory(what);
+    }
   }
   void release() noexcept {
     if (data_ != nullptr) backend_->deallocate(data_);

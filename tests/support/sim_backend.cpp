@@ -7,14 +7,6 @@
 #include "parmap/errors.hpp"
 
 namespace parmap::test {
-namespace {
-void maybe_fail(std::atomic<bool>& flag, const char* what) {
-  if (flag.exchange(false)) {
-    throw gpu_error(std::string("parmap: ") + what + " failed (injected fault)", 2);
-  }
-}
-}  // namespace
-
 detail::memory_kind sim_backend::locate(const void* p) {
   const auto* q = static_cast<const unsigned char*>(p);
   const std::lock_guard lock(mutex_);
@@ -25,7 +17,6 @@ detail::memory_kind sim_backend::locate(const void* p) {
 }
 
 void* sim_backend::allocate(std::size_t bytes) {
-  maybe_fail(fail_allocate, "device allocation");
   auto* p = static_cast<unsigned char*>(std::malloc(bytes == 0 ? 1 : bytes));
   if (p == nullptr) throw gpu_error("parmap: device allocation failed (out of memory)", 2);
   const std::lock_guard lock(mutex_);
@@ -43,20 +34,17 @@ void sim_backend::deallocate(void* p) noexcept {
 }
 
 void sim_backend::upload(void* dst, const void* src, std::size_t bytes) {
-  maybe_fail(fail_upload, "host-to-device copy");
   ++uploads;
   std::memcpy(dst, src, bytes);
 }
 
 void sim_backend::download(void* dst, const void* src, std::size_t bytes) {
-  maybe_fail(fail_download, "device-to-host copy");
   ++downloads;
   std::memcpy(dst, src, bytes);
 }
 
 void sim_backend::launch(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
                          const void* ctx) {
-  maybe_fail(fail_launch, "kernel launch");
   ++launches;
   kernel(in, out, n, nullptr, ctx);
 }

@@ -1,6 +1,7 @@
 // Test-only device backends: a "GPU" built from Thrust's OpenMP device system
-// (host memory it hands out counts as device memory), with fault injection and
-// counters; and a backend that has no GPU, with a given reason.
+// (host memory it hands out counts as device memory) with counters; a
+// fault-injecting wrapper around any backend (the simulated one, or the real
+// CUDA one on a GPU machine); and a backend that has no GPU, with a given reason.
 #pragma once
 
 #include <atomic>
@@ -25,12 +26,6 @@ class sim_backend final : public detail::device_backend {
               const void* ctx) override;
   detail::device_kernel catalogue() override;
 
-  // Fault injection: the next call of that kind throws gpu_error.
-  std::atomic<bool> fail_allocate{false};
-  std::atomic<bool> fail_upload{false};
-  std::atomic<bool> fail_launch{false};
-  std::atomic<bool> fail_download{false};
-
   std::atomic<int> launches{0};
   std::atomic<int> uploads{0};
   std::atomic<int> downloads{0};
@@ -40,6 +35,32 @@ class sim_backend final : public detail::device_backend {
   detail::probe_result probe_{true, "simulated GPU (Thrust OpenMP device system)"};
   mutable std::mutex mutex_;
   std::map<const unsigned char*, std::size_t> blocks_;
+};
+
+// Forwards to `inner`, except that the next call of a kind whose flag is set
+// throws gpu_error ("injected fault") instead of reaching it. Counts the
+// allocations it handed out and has not had back.
+class fault_injector final : public detail::device_backend {
+ public:
+  explicit fault_injector(detail::device_backend& inner) : inner_(inner) {}
+  const detail::probe_result& probe() override { return inner_.probe(); }
+  detail::memory_kind locate(const void* p) override { return inner_.locate(p); }
+  void* allocate(std::size_t bytes) override;
+  void deallocate(void* p) noexcept override;
+  void upload(void* dst, const void* src, std::size_t bytes) override;
+  void download(void* dst, const void* src, std::size_t bytes) override;
+  void launch(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
+              const void* ctx) override;
+  detail::device_kernel catalogue() override { return inner_.catalogue(); }
+
+  std::atomic<bool> fail_allocate{false};
+  std::atomic<bool> fail_upload{false};
+  std::atomic<bool> fail_launch{false};
+  std::atomic<bool> fail_download{false};
+  std::atomic<long> live{0};  // allocations not yet freed
+
+ private:
+  detail::device_backend& inner_;
 };
 
 class absent_backend final : public detail::device_backend {
@@ -83,5 +104,8 @@ class env_var {
   bool had_;
   std::string old_;
 };
+
+// Threads of this process now (/proc/self/status), or -1 where unknown.
+int process_threads();
 
 }  // namespace parmap::test

@@ -1,6 +1,9 @@
-// Test support that needs no GPU and no Thrust: a backend without a GPU and
-// an environment-variable guard.
+// Test support that needs no GPU and no Thrust: a backend without a GPU, the
+// fault injector and an environment-variable guard.
+#include <atomic>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 
 #include "parmap/errors.hpp"
 #include "sim_backend.hpp"
@@ -19,6 +22,56 @@ void absent_backend::launch(detail::device_kernel, const void*, void*, std::size
   absent(probe_);
 }
 detail::device_kernel absent_backend::catalogue() { absent(probe_); }
+
+namespace {
+void maybe_fail(std::atomic<bool>& flag, const char* what) {
+  if (flag.exchange(false)) {
+    throw gpu_error(std::string("parmap: ") + what + " failed (injected fault)", 2);
+  }
+}
+}  // namespace
+
+void* fault_injector::allocate(std::size_t bytes) {
+  maybe_fail(fail_allocate, "device allocation");
+  void* p = inner_.allocate(bytes);
+  ++live;
+  return p;
+}
+
+void fault_injector::deallocate(void* p) noexcept {
+  if (p == nullptr) return;
+  --live;
+  inner_.deallocate(p);
+}
+
+void fault_injector::upload(void* dst, const void* src, std::size_t bytes) {
+  maybe_fail(fail_upload, "host-to-device copy");
+  inner_.upload(dst, src, bytes);
+}
+
+void fault_injector::download(void* dst, const void* src, std::size_t bytes) {
+  maybe_fail(fail_download, "device-to-host copy");
+  inner_.download(dst, src, bytes);
+}
+
+void fault_injector::launch(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
+                            const void* ctx) {
+  maybe_fail(fail_launch, "kernel launch");
+  inner_.launch(kernel, in, out, n, ctx);
+}
+
+int process_threads() {
+  std::ifstream f("/proc/self/status");
+  std::string key;
+  while (f >> key) {
+    if (key == "Threads:") {
+      int n = 0;
+      f >> n;
+      return n;
+    }
+  }
+  return -1;
+}
 
 env_var::env_var(const char* name, const char* value) : name_(name) {
   const char* old = std::getenv(name);

@@ -65,4 +65,5 @@ void run_device_job(device_backend& b, const device_job& job);
 
 namespace parmap::detail {
 [[noreturn]] void throw_size_mismatch(const char* what, std::size_t host_n, std::size_t device_n);
+[[noreturn]] void throw_not_host_memory(const char* what);
 }  // namespace parmap::detail
