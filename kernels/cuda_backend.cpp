@@ -28,6 +28,17 @@ void check(cudaError_t e, const char* what) {
                   static_cast<int>(e));
 }
 
+// Staging buffers come from the device's default memory pool; keep freed
+// memory there instead of returning it at every synchronisation.
+void keep_pool_memory(int dev) {
+  cudaMemPool_t pool{};
+  if (cudaDeviceGetDefaultMemPool(&pool, dev) == cudaSuccess) {
+    std::uint64_t keep = UINT64_MAX;
+    (void)cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+  }
+  (void)cudaGetLastError();
+}
+
 probe_result run_probe() {
   const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
   if (visible != nullptr && *visible == '\0') {
@@ -53,14 +64,7 @@ probe_result run_probe() {
     (void)cudaGetLastError();
     return {false, "CUDA device properties unavailable"};
   }
-  // Staging buffers come from the device's default memory pool; keep freed
-  // memory there instead of returning it at every synchronisation.
-  cudaMemPool_t pool{};
-  if (cudaDeviceGetDefaultMemPool(&pool, dev) == cudaSuccess) {
-    std::uint64_t keep = UINT64_MAX;
-    (void)cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
-  }
-  (void)cudaGetLastError();
+  keep_pool_memory(dev);
   char buf[320];
   std::snprintf(buf, sizeof buf, "%s, cc %d.%d, %.0f GiB", p.name, p.major, p.minor,
                 static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0));
@@ -125,6 +129,21 @@ class cuda_backend final : public device_backend {
   }
 
   device_kernel catalogue() override { return &cuda::catalogue_kernel; }
+
+  int device_count() override {
+    if (!probe().available) return 0;
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return 0;
+    }
+    return count;
+  }
+
+  void use_device(int index) override {
+    check(cudaSetDevice(index), "selecting the GPU (cudaSetDevice)");
+    keep_pool_memory(index);
+  }
 
  private:
   std::once_flag once_;

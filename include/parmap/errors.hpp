@@ -5,6 +5,7 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace parmap {
 
@@ -42,6 +43,11 @@ struct task_error : error {
   [[nodiscard]] std::size_t index() const noexcept { return index_; }
   /// The exception the callable threw.
   [[nodiscard]] std::exception_ptr cause() const noexcept { return cause_; }
+
+ protected:
+  /// For derived errors with their own message.
+  task_error(std::size_t index, std::exception_ptr cause, const std::string& what)
+      : error(what), index_(index), cause_(std::move(cause)) {}
 
  private:
   std::size_t index_;

@@ -21,3 +21,14 @@ execute_process(COMMAND "${WORK_DIR}/build/consumer" RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "the consumer failed: ${rc}")
 endif()
+
+# The MPI consumer, when there is one, under mpirun with two ranks.
+if(EXISTS "${WORK_DIR}/build/mpi_consumer" AND MPIEXEC)
+  execute_process(COMMAND "${MPIEXEC}" -np 2 --oversubscribe --allow-run-as-root
+                          "${WORK_DIR}/build/mpi_consumer" RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "the MPI consumer failed: ${rc}")
+  endif()
+elseif(MPIEXEC)
+  message(FATAL_ERROR "parmap was built with MPI but the consumer has no parmap::mpi")
+endif()

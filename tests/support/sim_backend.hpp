@@ -52,6 +52,8 @@ class fault_injector final : public detail::device_backend {
   void launch(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
               const void* ctx) override;
   detail::device_kernel catalogue() override { return inner_.catalogue(); }
+  int device_count() override { return inner_.device_count(); }
+  void use_device(int index) override { inner_.use_device(index); }
 
   std::atomic<bool> fail_allocate{false};
   std::atomic<bool> fail_upload{false};

@@ -37,6 +37,10 @@ class device_backend {
                       const void* ctx) = 0;
   // The precompiled op catalogue; ctx is a const op_call*.
   virtual device_kernel catalogue() = 0;
+  // GPUs this process can see (0 without one).
+  virtual int device_count() { return probe().available ? 1 : 0; }
+  // Makes GPU `index` (< device_count()) the calling thread's device.
+  virtual void use_device(int index) { (void)index; }
 };
 
 // The backend in use: the CUDA one in CUDA builds, a no-device one otherwise,
