@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <numeric>
@@ -103,6 +104,13 @@ TEST(MpiMap, EachRankMapsItsOwnBlock) {
   for (std::size_t i = 0; i < n; ++i) wrong += out[i] != -mine[i];
   EXPECT_EQ(wrong, 0U);
   EXPECT_EQ(r.n, n);
+
+  // Spans of non-const elements and std::array work as well.
+  std::array<std::int32_t, 3> small = {1, 2, 3};
+  std::vector<std::int32_t> small_out(3);
+  parmap::mpi::map(parmap::ops::square, std::span<std::int32_t>(small), std::span<std::int32_t>(small_out),
+                   MPI_COMM_WORLD);
+  EXPECT_EQ(small_out, (std::vector<std::int32_t>{1, 4, 9}));
 
   const auto reports = parmap::mpi::gather_reports(r, MPI_COMM_WORLD);
   if (rank == 0) {

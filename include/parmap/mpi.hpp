@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <ranges>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -125,11 +126,16 @@ void map(const F& f, std::span<const T> local_in, std::span<U> local_out, MPI_Co
   detail::settle(comm, offset, failure);
 }
 
-/// @brief The same, for vectors.
-template <class F, class T, class U>
-void map(const F& f, const std::vector<T>& local_in, std::vector<U>& local_out, MPI_Comm comm,
-         const options& opt = {}) {
-  mpi::map(f, std::span<const T>(local_in), std::span<U>(local_out), comm, opt);
+/// @brief The same, for any contiguous input and output ranges (std::vector,
+/// std::array, spans of non-const elements).
+template <class F, class In, class Out>
+  requires parmap::detail::contiguous_sized<In> && parmap::detail::contiguous_sized<Out> &&
+           (!std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<Out>>>)
+void map(const F& f, In&& local_in, Out&& local_out, MPI_Comm comm, const options& opt = {}) {
+  using T = std::ranges::range_value_t<In>;
+  using U = std::ranges::range_value_t<Out>;
+  mpi::map(f, std::span<const T>(std::ranges::data(local_in), std::ranges::size(local_in)),
+           std::span<U>(std::ranges::data(local_out), std::ranges::size(local_out)), comm, opt);
 }
 
 /// @brief Distributes root_in from `root` in blocks (remainders spread over
