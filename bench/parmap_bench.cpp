@@ -35,6 +35,7 @@
 #endif
 
 #include "gpu_timing.hpp"
+#include "parmap/detail/calibration.hpp"
 #include "parmap/detail/progress.hpp"
 #include "parmap/parmap.hpp"
 
@@ -415,6 +416,30 @@ std::size_t parse_size(const std::string& s) {
   return std::stoull(s);
 }
 
+// --calibrate: measures the figures of automatic mode's cost model, caches and prints them.
+int run_calibration() {
+  auto& b = parmap::detail::current_device_backend();
+  const auto c = parmap::detail::measure_calibration(b, omp_threads());
+  std::printf("machine: %s\n", c.key.c_str());
+  std::printf("CPU (%d threads): square %.2f GB/s, exp %.2f ns per element per thread\n", c.cpu_threads,
+              c.cpu_bandwidth / 1e9, c.cpu_transcendental * 1e9);
+  if (!parmap::gpu_available()) {
+    std::printf("no GPU (%s): automatic mode always uses the CPU and needs no calibration; nothing cached\n",
+                parmap::gpu_description().c_str());
+    return 0;
+  }
+  std::printf("GPU: host-to-device %.2f GB/s, device-to-host %.2f GB/s, square %.1f GB/s, "
+              "exp %.4f ns per element, one-element map %.1f us\n",
+              c.h2d_bandwidth / 1e9, c.d2h_bandwidth / 1e9, c.gpu_bandwidth / 1e9, c.gpu_transcendental * 1e9,
+              c.gpu_launch * 1e6);
+  if (!parmap::detail::save_calibration(c)) {
+    std::fprintf(stderr, "parmap-bench: could not write %s\n", parmap::detail::calibration_path(c.key).c_str());
+    return 1;
+  }
+  std::printf("cached in %s\n", parmap::detail::calibration_path(c.key).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -435,7 +460,11 @@ int main(int argc, char** argv) {
   app.add_option("--csv", cfg.csv, "write the results as CSV to this file");
   app.add_option("--commit", cfg.commit, "commit to record in the output")->capture_default_str();
   app.add_flag("--progress", cfg.progress, "draw the progress bar even when stderr is not a terminal");
+  bool calibrate = false;
+  app.add_flag("--calibrate", calibrate,
+               "measure this machine for automatic mode's cost model, cache it, print it and exit");
   CLI11_PARSE(app, argc, argv);
+  if (calibrate) return run_calibration();
 
   try {
     cfg.min_size = parse_size(min_s);
@@ -465,6 +494,11 @@ int main(int argc, char** argv) {
   std::printf("parmap-bench  %s\nCPU: %s, %d cores, %d OpenMP threads\nGPU: %s%s%s\ncommit %s\n\n", m.date.c_str(),
               m.cpu.c_str(), m.cores, m.threads, m.gpu.c_str(), gpu.available ? ", " : "", m.gpu_versions.c_str(),
               m.commit.c_str());
+
+  if (gpu.available) {  // automatic mode's calibration, loaded or measured now, not inside a timing
+    const auto& cal = parmap::detail::machine_calibration(parmap::detail::current_device_backend(), m.threads);
+    std::printf("automatic mode's cost model: %s\n\n", cal.source.c_str());
+  }
 
   std::size_t sizes = 0;
   for (std::size_t n = cfg.min_size; n <= cfg.max_size; n *= 2) ++sizes;

@@ -16,6 +16,7 @@
 #endif
 
 #include "environment.hpp"
+#include "parmap/detail/calibration.hpp"
 #include "parmap/detail/cpu_loop.hpp"
 #include "parmap/tasks.hpp"
 #include "parmap/errors.hpp"
@@ -34,17 +35,6 @@ int max_threads() noexcept {
 }
 
 constexpr std::size_t default_max_blocking = 64;
-
-// Uncalibrated defaults of the cost model (the calibrated model replaces them).
-struct cost_model {
-  double cpu_bandwidth_per_thread = 6e9;   // bytes/s one core streams
-  double cpu_bandwidth_max = 60e9;         // bytes/s all cores stream
-  double pcie_bandwidth = 8e9;             // bytes/s pageable host<->device copies
-  double gpu_bandwidth = 1.5e12;           // bytes/s device memory
-  double gpu_launch = 20e-6;               // s per call (launch + sync + allocation)
-  double cpu_transcendental = 4e-9;        // s per element per thread (libm)
-  double gpu_transcendental = 2e-12;       // s per element
-};
 
 // Appends to the reason only when someone will read it (a report or
 // PARMAP_VERBOSE), so that small maps do not pay for formatting.
@@ -217,23 +207,16 @@ decision decide(const call_info& call, const options& opt) {
       }
       note(d, "n < PARMAP_GPU_MIN_ELEMENTS=", std::to_string(*set.gpu_min_elements), "; ");
     } else {
-      const cost_model m;
-      const double n = static_cast<double>(call.n);
-      const double bytes = n * static_cast<double>(call.in_size + call.out_size);
-      const double threads = std::max(1, d.threads);
-      const bool heavy = call.cost == cost_class::transcendental;
-      const double cpu_s =
-          bytes / std::min(m.cpu_bandwidth_max, threads * m.cpu_bandwidth_per_thread) +
-          (heavy ? n * m.cpu_transcendental / threads : 0.0);
-      const double gpu_s = m.gpu_launch + bytes / m.pcie_bandwidth + bytes / m.gpu_bandwidth +
-                           (heavy ? n * m.gpu_transcendental : 0.0);
-      if (gpu_s < cpu_s) {
+      const calibration& cal = machine_calibration(dev, max_threads());
+      const estimate e = estimate_call(cal, call.n, call.in_size, call.out_size, call.cost,
+                                       d.threads, false, false);
+      if (e.gpu < e.cpu) {
         d.used = backend::gpu;
         d.path = exec_path::gpu;
-        if (d.explain) note(d, "estimated gpu ", millis(gpu_s), " vs cpu ", millis(cpu_s), " (uncalibrated)");
+        if (d.explain) note(d, "estimated gpu ", millis(e.gpu), " vs cpu ", millis(e.cpu), " (", cal.source, ")");
         return d;
       }
-      if (d.explain) note(d, "estimated gpu ", millis(gpu_s), " vs cpu ", millis(cpu_s), " (uncalibrated); ");
+      if (d.explain) note(d, "estimated gpu ", millis(e.gpu), " vs cpu ", millis(e.cpu), " (", cal.source, "); ");
     }
   } else if (!d.forced && call.kind != callable_kind::device) {
     note(d, "not a device op; ");

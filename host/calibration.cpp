@@ -1,0 +1,307 @@
+// The calibrated cost model: measures the machine once (CPU bandwidth and
+// libm cost; the GPU's copy and transform bandwidth, transcendental cost and
+// fixed cost per call), caches the figures per machine on disk, and estimates
+// each path's time for one call.
+#include "parmap/detail/calibration.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "parmap/detail/catalogue.hpp"
+#include "parmap/detail/cpu_loop.hpp"
+#include "parmap/detail/dispatch.hpp"
+#include "parmap/map.hpp"
+
+namespace parmap::detail {
+
+namespace {
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  }
+  return "unknown CPU";
+}
+
+std::uint64_t fnv1a(const std::string& s) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (const unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+template <class Fn>
+double best_of(int reps, Fn&& fn) {
+  double best = std::numeric_limits<double>::infinity();
+  for (int r = 0; r < reps; ++r) {
+    const double t0 = now_seconds();
+    fn();
+    best = std::min(best, now_seconds() - t0);
+  }
+  return std::max(best, 1e-9);
+}
+
+// Device memory for the measurement.
+class device_block {
+ public:
+  device_block(device_backend& b, std::size_t bytes) : b_(b), p_(b.allocate(bytes)) {}
+  ~device_block() { b_.deallocate(p_); }
+  device_block(const device_block&) = delete;
+  device_block& operator=(const device_block&) = delete;
+  [[nodiscard]] void* get() const noexcept { return p_; }
+
+ private:
+  device_backend& b_;
+  void* p_;
+};
+
+// The fields of the cache file, in order.
+struct field {
+  const char* name;
+  double calibration::*member;
+};
+constexpr field number_fields[] = {
+    {"cpu_bandwidth", &calibration::cpu_bandwidth},
+    {"cpu_transcendental", &calibration::cpu_transcendental},
+    {"h2d_bandwidth", &calibration::h2d_bandwidth},
+    {"d2h_bandwidth", &calibration::d2h_bandwidth},
+    {"gpu_bandwidth", &calibration::gpu_bandwidth},
+    {"gpu_transcendental", &calibration::gpu_transcendental},
+    {"gpu_launch", &calibration::gpu_launch},
+};
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) out += c;
+  }
+  return out + "\"";
+}
+
+// The value after "name": in a flat JSON object, or nullopt.
+std::optional<std::string> json_value(const std::string& text, const std::string& name) {
+  const auto at = text.find("\"" + name + "\"");
+  if (at == std::string::npos) return std::nullopt;
+  auto p = text.find(':', at);
+  if (p == std::string::npos) return std::nullopt;
+  p = text.find_first_not_of(" \t\r\n", p + 1);
+  if (p == std::string::npos) return std::nullopt;
+  if (text[p] == '"') {
+    std::string s;
+    for (++p; p < text.size() && text[p] != '"'; ++p) {
+      if (text[p] == '\\' && p + 1 < text.size()) ++p;
+      s += text[p];
+    }
+    return s;
+  }
+  const auto end = text.find_first_of(",}\n", p);
+  return text.substr(p, end == std::string::npos ? std::string::npos : end - p);
+}
+
+}  // namespace
+
+std::optional<calibration> load_calibration(const std::string& key) {
+  const std::string path = calibration_path(key);
+  if (path.empty()) return std::nullopt;
+  std::ifstream f(path);
+  if (!f) return std::nullopt;
+  std::stringstream buf;
+  buf << f.rdbuf();
+  const std::string text = buf.str();
+  if (json_value(text, "key") != key) return std::nullopt;  // another machine's, or damaged
+  calibration c;
+  c.key = key;
+  c.source = "cache " + path;
+  const auto threads = json_value(text, "cpu_threads");
+  if (!threads) return std::nullopt;
+  c.cpu_threads = std::atoi(threads->c_str());
+  for (const auto& fld : number_fields) {
+    const auto v = json_value(text, fld.name);
+    if (!v) return std::nullopt;
+    char* end = nullptr;
+    const double x = std::strtod(v->c_str(), &end);
+    if (end == v->c_str() || !std::isfinite(x) || x < 0) return std::nullopt;
+    c.*fld.member = x;
+  }
+  if (c.cpu_threads < 1 || c.cpu_bandwidth <= 0) return std::nullopt;
+  return c;
+}
+
+namespace {
+
+// One calibration per backend in use (the CUDA one; in tests also simulated
+// ones) and its description, never erased, so the references handed out stay
+// valid; the description tells a backend apart from an earlier one that had
+// the same address.
+struct entry {
+  std::string description;
+  std::unique_ptr<const calibration> cal;
+};
+std::mutex machine_mutex;
+std::map<const device_backend*, std::deque<entry>> machines;  // guarded; deque: stable addresses
+std::atomic<const calibration*> test_calibration{nullptr};
+
+}  // namespace
+
+estimate estimate_call(const calibration& c, std::size_t n, std::size_t in_size,
+                       std::size_t out_size, cost_class cost, int threads, bool in_on_gpu,
+                       bool out_on_gpu) noexcept {
+  const double elements = static_cast<double>(n);
+  const double in_bytes = elements * static_cast<double>(in_size);
+  const double out_bytes = elements * static_cast<double>(out_size);
+  const bool heavy = cost == cost_class::transcendental;
+  // The CPU figure scales down for fewer threads than it was measured with.
+  const double share = std::min(1.0, static_cast<double>(std::max(1, threads)) / c.cpu_threads);
+  estimate e;
+  e.cpu = (in_bytes + out_bytes) / (c.cpu_bandwidth * share) +
+          (heavy ? elements * c.cpu_transcendental / std::max(1, threads) : 0.0);
+  const auto rate = [](double bytes, double per_second) {
+    return per_second > 0 ? bytes / per_second : std::numeric_limits<double>::infinity();
+  };
+  e.gpu = c.gpu_launch + (in_on_gpu ? 0.0 : rate(in_bytes, c.h2d_bandwidth)) +
+          (out_on_gpu ? 0.0 : rate(out_bytes, c.d2h_bandwidth)) +
+          rate(in_bytes + out_bytes, c.gpu_bandwidth) +
+          (heavy ? elements * c.gpu_transcendental : 0.0);
+  return e;
+}
+
+std::string calibration_key(device_backend& b) {
+  return cpu_model() + "; " + std::to_string(std::max(1U, std::thread::hardware_concurrency())) +
+         " cores; " + b.probe().description;
+}
+
+std::string calibration_path(const std::string& key) {
+  std::filesystem::path dir;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
+    dir = xdg;
+  } else if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    dir = std::filesystem::path(home) / ".cache";
+  } else {
+    return "";
+  }
+  char name[64];
+  std::snprintf(name, sizeof name, "calibration-%016llx.json",
+                static_cast<unsigned long long>(fnv1a(key)));
+  return (dir / "parmap" / name).string();
+}
+
+calibration measure_calibration(device_backend& b, int threads) {
+  calibration c;
+  c.key = calibration_key(b);
+  c.source = "measured";
+  c.cpu_threads = std::max(1, threads);
+
+  // CPU: square over 64 MiB (past the caches of most CPUs), buffers touched first.
+  constexpr std::size_t n = std::size_t{1} << 24;
+  const std::vector<float> in(n, 1.5F);
+  std::vector<float> out(n, 0.0F);
+  const op_call square = make_op_call<float>(ops::square);
+  const double bytes = 2.0 * static_cast<double>(n * sizeof(float));
+  c.cpu_bandwidth =
+      bytes / best_of(3, [&] { cpu_catalogue(square, in.data(), out.data(), 0, n, c.cpu_threads); });
+  constexpr std::size_t m = std::size_t{1} << 18;
+  const std::vector<double> xd(m, 0.5);
+  std::vector<double> yd(m, 0.0);
+  const op_call exp64 = make_op_call<double>(ops::exp);
+  c.cpu_transcendental =
+      best_of(3, [&] { cpu_catalogue(exp64, xd.data(), yd.data(), 0, m, 1); }) / static_cast<double>(m);
+  if (!b.probe().available) return c;
+
+  // GPU: copies and the catalogue's transforms on device data.
+  const device_block d_in(b, n * sizeof(float));
+  const device_block d_out(b, n * sizeof(float));
+  const double copy_bytes = static_cast<double>(n * sizeof(float));
+  c.h2d_bandwidth = copy_bytes / best_of(3, [&] { b.upload(d_in.get(), in.data(), n * sizeof(float)); });
+  const device_kernel kernel = b.catalogue();
+  c.gpu_bandwidth = bytes / best_of(3, [&] { b.launch(kernel, d_in.get(), d_out.get(), n, &square); });
+  c.d2h_bandwidth =
+      copy_bytes / best_of(3, [&] { b.download(out.data(), d_out.get(), n * sizeof(float)); });
+  c.gpu_transcendental =
+      best_of(3, [&] { b.launch(kernel, d_in.get(), d_out.get(), n / 2, &exp64); }) /
+      static_cast<double>(n / 2);
+  // The fixed cost of a host-resident map: allocations, copies, launch, syncs.
+  const float one_in = 2.0F;
+  float one_out = 0.0F;
+  const device_job job{&one_in, &one_out, 1, sizeof(float), sizeof(float), memory_kind::host,
+                       memory_kind::host, kernel, &square};
+  c.gpu_launch = best_of(5, [&] { run_device_job(b, job); });
+  return c;
+}
+
+bool save_calibration(const calibration& c) {
+  const std::string path = calibration_path(c.key);
+  if (path.empty()) return false;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  if (ec) return false;
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp);
+    if (!f) return false;
+    f.precision(17);
+    f << "{\n  \"key\": " << json_string(c.key) << ",\n  \"cpu_threads\": " << c.cpu_threads;
+    for (const auto& fld : number_fields) f << ",\n  \"" << fld.name << "\": " << c.*fld.member;
+    f << "\n}\n";
+    if (!f) return false;
+  }
+  std::filesystem::rename(tmp, path, ec);  // atomic: concurrent processes see old or new
+  if (ec) std::filesystem::remove(tmp, ec);
+  return !ec;
+}
+
+const calibration& machine_calibration(device_backend& b, int threads) {
+  if (const calibration* t = test_calibration.load(std::memory_order_acquire)) return *t;
+  // Each thread remembers the last backend's entry (entries are never erased).
+  thread_local const device_backend* last_backend = nullptr;
+  thread_local const entry* last = nullptr;
+  const std::string& description = b.probe().description;
+  if (last_backend == &b && last->description == description) return *last->cal;
+  const std::lock_guard lock(machine_mutex);
+  auto& list = machines[&b];
+  auto it = std::find_if(list.begin(), list.end(),
+                         [&](const entry& e) { return e.description == description; });
+  if (it == list.end()) {
+    auto cached = load_calibration(calibration_key(b));
+    if (!cached) {
+      cached = measure_calibration(b, threads);
+      (void)save_calibration(*cached);
+    }
+    list.push_back({description, std::make_unique<const calibration>(std::move(*cached))});
+    it = list.end() - 1;
+  }
+  last_backend = &b;
+  last = &*it;
+  return *it->cal;
+}
+
+void set_test_calibration(const calibration* c) noexcept {
+  test_calibration.store(c, std::memory_order_release);
+}
+
+}  // namespace parmap::detail

@@ -1,0 +1,57 @@
+// The automatic mode's cost model, calibrated once per machine: measured CPU
+// and GPU figures, cached on disk (host/calibration.cpp), and the estimate of
+// one call's time on each path.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "device_backend.hpp"
+#include "op_code.hpp"
+
+namespace parmap::detail {
+
+struct calibration {
+  std::string key;                  // CPU model, cores and GPU description: the machine
+  std::string source;               // "measured", "cache <path>" or "test"
+  int cpu_threads = 1;              // threads the CPU figures were measured with
+  double cpu_bandwidth = 0;         // bytes/s read + written by square (f32) on cpu_threads
+  double cpu_transcendental = 0;    // s per element of exp (f64) on one thread
+  double h2d_bandwidth = 0;         // bytes/s, host (pageable) to GPU, as a map copies
+  double d2h_bandwidth = 0;         // bytes/s, GPU to host
+  double gpu_bandwidth = 0;         // bytes/s read + written by square (f32) on GPU data
+  double gpu_transcendental = 0;    // s per element of exp (f64) on the GPU
+  double gpu_launch = 0;            // s: a one-element GPU map (allocation, launch, sync)
+};
+
+// Estimated seconds of one call on each path.
+struct estimate {
+  double cpu = 0;
+  double gpu = 0;
+};
+estimate estimate_call(const calibration& c, std::size_t n, std::size_t in_size,
+                       std::size_t out_size, cost_class cost, int threads, bool in_on_gpu,
+                       bool out_on_gpu) noexcept;
+
+// The machine's key for `b` (the backend in use).
+std::string calibration_key(device_backend& b);
+// $XDG_CACHE_HOME/parmap (else $HOME/.cache/parmap) / calibration-<hash of key>.json,
+// or "" when neither variable is set.
+std::string calibration_path(const std::string& key);
+// Measures every figure now (about 0.1 - 0.5 s; the GPU ones need b's GPU).
+calibration measure_calibration(device_backend& b, int threads);
+// Writes c to calibration_path(c.key) (atomically); false when it could not.
+bool save_calibration(const calibration& c);
+// The cached calibration for `key`; nullopt when there is none, it is another
+// machine's, or the file is damaged.
+std::optional<calibration> load_calibration(const std::string& key);
+
+// The calibration automatic mode uses with backend b: a test's (see below),
+// else the cached one for this machine, else measured now and cached. Only
+// called when b has a GPU. Thread-safe.
+const calibration& machine_calibration(device_backend& b, int threads);
+// Tests: use c (nullptr: back to the machine's).
+void set_test_calibration(const calibration* c) noexcept;
+
+}  // namespace parmap::detail

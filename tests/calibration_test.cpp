@@ -1,0 +1,183 @@
+// Automatic mode's calibrated cost model: decisions from synthetic
+// calibrations (small n -> cpu, data on the GPU -> gpu, huge host data with a
+// slow link -> cpu, fast link and slow CPU -> gpu, heavy ops), the estimate's
+// arithmetic, the per-machine cache file, and no measuring without a GPU.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "parmap/detail/calibration.hpp"
+#include "parmap/parmap.hpp"
+#include "support/sim_backend.hpp"
+
+namespace {
+
+using parmap::backend;
+using parmap::detail::calibration;
+using parmap::test::env_var;
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// Installs a calibration for the guard's lifetime.
+class use_calibration {
+ public:
+  explicit use_calibration(const calibration& c) { parmap::detail::set_test_calibration(&c); }
+  ~use_calibration() { parmap::detail::set_test_calibration(nullptr); }
+  use_calibration(const use_calibration&) = delete;
+  use_calibration& operator=(const use_calibration&) = delete;
+};
+
+calibration machine(double cpu_gbs, double link_gbs) {
+  calibration c;
+  c.key = "synthetic";
+  c.source = "test";
+  c.cpu_threads = 2;
+  c.cpu_bandwidth = cpu_gbs * 1e9;
+  c.cpu_transcendental = 5e-9;
+  c.h2d_bandwidth = link_gbs * 1e9;
+  c.d2h_bandwidth = link_gbs * 1e9;
+  c.gpu_bandwidth = 2e12;
+  c.gpu_transcendental = 1e-12;
+  c.gpu_launch = 20e-6;
+  return c;
+}
+
+TEST(CostModel, EstimateIsTheModelsArithmetic) {
+  const calibration c = machine(10, 20);
+  const auto e = parmap::detail::estimate_call(c, 1000000, 4, 4, parmap::detail::cost_class::memory,
+                                               2, false, false);
+  EXPECT_DOUBLE_EQ(e.cpu, 8e6 / 10e9);
+  EXPECT_DOUBLE_EQ(e.gpu, 20e-6 + 4e6 / 20e9 + 4e6 / 20e9 + 8e6 / 2e12);
+  // One thread of two measured: half the bandwidth; data on the GPU: no copies.
+  const auto one = parmap::detail::estimate_call(c, 1000000, 4, 4, parmap::detail::cost_class::memory,
+                                                 1, true, true);
+  EXPECT_DOUBLE_EQ(one.cpu, 8e6 / 5e9);
+  EXPECT_DOUBLE_EQ(one.gpu, 20e-6 + 8e6 / 2e12);
+  const auto heavy = parmap::detail::estimate_call(
+      c, 1000000, 8, 8, parmap::detail::cost_class::transcendental, 2, false, false);
+  EXPECT_DOUBLE_EQ(heavy.cpu, 16e6 / 10e9 + 1e6 * 5e-9 / 2);
+}
+
+#if defined(PARMAP_TEST_SIM)
+class CostModelDecisions : public ::testing::Test {
+ protected:
+  env_var min_{"PARMAP_GPU_MIN_ELEMENTS", nullptr};
+  env_var backend_{"PARMAP_BACKEND", nullptr};
+  parmap::test::sim_backend sim_;
+  parmap::test::use_backend use_{sim_};
+
+  backend used(auto op, auto x, std::string* reason = nullptr) {
+    parmap::report r;
+    (void)parmap::map(op, x, {.n_jobs = 2, .out_report = &r});
+    if (reason != nullptr) *reason = r.reason;
+    return r.used;
+  }
+};
+
+TEST_F(CostModelDecisions, SmallInputsStayOnTheCpu) {
+  const calibration c = machine(1, 100);  // even with a slow CPU and a fast link
+  const use_calibration use(c);
+  std::string why;
+  EXPECT_EQ(used(parmap::ops::square, std::vector<float>(16, 1.0F), &why), backend::cpu);
+  EXPECT_TRUE(contains(why, "estimated gpu")) << why;
+  EXPECT_TRUE(contains(why, "(test)")) << why;
+}
+
+TEST_F(CostModelDecisions, HugeHostDataWithASlowLinkStaysOnTheCpu) {
+  const calibration c = machine(20, 1);
+  const use_calibration use(c);
+  EXPECT_EQ(used(parmap::ops::square, std::vector<float>(1 << 22, 1.0F)), backend::cpu);
+}
+
+TEST_F(CostModelDecisions, FastLinkAndSlowCpuGoToTheGpu) {
+  const calibration c = machine(2, 50);
+  const use_calibration use(c);
+  std::string why;
+  EXPECT_EQ(used(parmap::ops::square, std::vector<float>(1 << 22, 1.0F), &why), backend::gpu) << why;
+  // PARMAP_GPU_MIN_ELEMENTS overrides the model.
+  const env_var min("PARMAP_GPU_MIN_ELEMENTS", "100000000");
+  EXPECT_EQ(used(parmap::ops::square, std::vector<float>(1 << 22, 1.0F), &why), backend::cpu);
+  EXPECT_TRUE(contains(why, "PARMAP_GPU_MIN_ELEMENTS")) << why;
+}
+
+TEST_F(CostModelDecisions, TranscendentalOpsTipTowardsTheGpuEarlier) {
+  const calibration c = machine(20, 12);
+  const use_calibration use(c);
+  const std::vector<double> x(1 << 20, 0.5);
+  EXPECT_EQ(used(parmap::ops::square, x), backend::cpu);  // gpu 1.4 ms (the link) vs cpu 0.8 ms
+  EXPECT_EQ(used(parmap::ops::exp, x), backend::gpu);     // cpu 3.5 ms: libm adds 2.6 ms
+}
+
+TEST_F(CostModelDecisions, DataOnTheGpuStaysThere) {
+  const calibration c = machine(100, 0.001);
+  const use_calibration use(c);
+  parmap::device_array<float> d(std::vector<float>(64, 2.0F));
+  parmap::report r;
+  parmap::map_inplace(parmap::ops::square, d.span(), {.out_report = &r});
+  EXPECT_EQ(r.used, backend::gpu);
+  EXPECT_EQ(d.to_vector()[63], 4.0F);
+}
+
+// Without a test calibration the dispatcher measures (or loads) the machine's.
+TEST_F(CostModelDecisions, MeasuredOrCachedWhenNoneIsGiven) {
+  std::string why;
+  (void)used(parmap::ops::square, std::vector<float>(1 << 16, 1.0F), &why);
+  EXPECT_TRUE(contains(why, "(measured)") || contains(why, "(cache ")) << why;
+}
+
+TEST(CalibrationCache, RoundTripAndRejection) {
+  const auto dir = std::filesystem::temp_directory_path() / ("parmap-cal-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const env_var xdg("XDG_CACHE_HOME", dir.c_str());
+  parmap::test::sim_backend sim;
+  const calibration c = parmap::detail::measure_calibration(sim, 2);
+  EXPECT_EQ(c.source, "measured");
+  EXPECT_EQ(c.cpu_threads, 2);
+  for (const double v : {c.cpu_bandwidth, c.cpu_transcendental, c.h2d_bandwidth, c.d2h_bandwidth,
+                         c.gpu_bandwidth, c.gpu_transcendental, c.gpu_launch}) {
+    EXPECT_GT(v, 0.0);
+  }
+  EXPECT_TRUE(contains(c.key, sim.probe().description)) << c.key;
+  const std::string path = parmap::detail::calibration_path(c.key);
+  EXPECT_EQ(path.rfind(dir.string(), 0), 0U) << path;
+  ASSERT_TRUE(parmap::detail::save_calibration(c));
+  const auto back = parmap::detail::load_calibration(c.key);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->key, c.key);
+  EXPECT_EQ(back->source, "cache " + path);
+  EXPECT_EQ(back->cpu_threads, c.cpu_threads);
+  EXPECT_DOUBLE_EQ(back->cpu_bandwidth, c.cpu_bandwidth);
+  EXPECT_DOUBLE_EQ(back->gpu_launch, c.gpu_launch);
+  EXPECT_DOUBLE_EQ(back->h2d_bandwidth, c.h2d_bandwidth);
+
+  EXPECT_FALSE(parmap::detail::load_calibration("another machine").has_value());
+  {
+    std::ofstream damaged(path);
+    damaged << "{ \"key\": \"" << c.key << "\", \"cpu_threads\": 2, \"cpu_bandwidth\": oops }";
+  }
+  EXPECT_FALSE(parmap::detail::load_calibration(c.key).has_value());
+  std::filesystem::remove_all(dir);
+}
+#endif
+
+// No GPU: automatic mode decides without the model, and nothing is measured or written.
+TEST(CalibrationCache, NothingIsMeasuredWithoutAGpu) {
+  const auto dir = std::filesystem::temp_directory_path() / ("parmap-nocal-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const env_var xdg("XDG_CACHE_HOME", dir.c_str());
+  const env_var min("PARMAP_GPU_MIN_ELEMENTS", nullptr);
+  parmap::test::absent_backend none("no CUDA device (test)");
+  const parmap::test::use_backend use(none);
+  parmap::report r;
+  (void)parmap::map(parmap::ops::square, std::vector<float>(1 << 20, 1.0F), {.out_report = &r});
+  EXPECT_EQ(r.used, backend::cpu);
+  EXPECT_FALSE(contains(r.reason, "estimated")) << r.reason;
+  EXPECT_FALSE(std::filesystem::exists(dir)) << "something was cached without a GPU";
+}
+
+}  // namespace
