@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "parmap/device.hpp"
+#include "parmap/detail/profile.hpp"
 #include "parmap/errors.hpp"
 
 namespace parmap::detail {
@@ -49,6 +50,7 @@ void run_device_job(device_backend& b, const device_job& job) {
   const void* d_in = job.in;
   if (job.in_kind == memory_kind::host) {
     in_buf.emplace(b, in_bytes);
+    const profile_range range([&] { return "H2D " + std::to_string(in_bytes) + " B"; });
     b.upload(in_buf->get(), job.in, in_bytes);
     d_in = in_buf->get();
   }
@@ -62,8 +64,14 @@ void run_device_job(device_backend& b, const device_job& job) {
       d_out = out_buf->get();
     }
   }
-  b.launch(job.kernel, d_in, d_out, job.n, job.ctx);
-  if (job.out_kind == memory_kind::host) b.download(job.out, d_out, out_bytes);
+  {
+    const profile_range range([&] { return "transform n=" + std::to_string(job.n); });
+    b.launch(job.kernel, d_in, d_out, job.n, job.ctx);
+  }
+  if (job.out_kind == memory_kind::host) {
+    const profile_range range([&] { return "D2H " + std::to_string(out_bytes) + " B"; });
+    b.download(job.out, d_out, out_bytes);
+  }
 }
 
 }  // namespace parmap::detail

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <numeric>
 #include <thread>
 #include <string>
 #include <vector>
 
+#include "parmap/detail/profile.hpp"
 #include "parmap/parmap.hpp"
 #include "support/sim_backend.hpp"
 
@@ -316,6 +318,24 @@ TEST(Probe, EmptyCudaVisibleDevicesMeansNoGpu) {
   }
   EXPECT_THROW((void)parmap::map(parmap::ops::square, std::vector<float>(4), {.where = backend::gpu}),
                parmap::backend_unavailable);
+}
+
+// Profiler ranges: names are built only when a profiler is attached
+// (NVTX_INJECTION64_PATH, set by nsys; ctest also runs this with it pointing at
+// a library that does not exist, which NVTX treats as no profiler).
+TEST(Profile, RangesAreNamedOnlyUnderAProfiler) {
+  const bool attached = PARMAP_HAS_CUDA && std::getenv("NVTX_INJECTION64_PATH") != nullptr;
+  EXPECT_EQ(parmap::detail::profiling(), attached);
+  int named = 0;
+  {
+    const parmap::detail::profile_range range([&] {
+      ++named;
+      return std::string("test range");
+    });
+  }
+  EXPECT_EQ(named, attached ? 1 : 0);
+  const auto y = parmap::map(parmap::ops::square, iota_floats(100000));
+  EXPECT_EQ(y[99999], 99999.0F * 99999.0F);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <optional>
 #include <ranges>
 #include <span>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "detail/cpu_loop.hpp"
 #include "detail/device_backend.hpp"
 #include "detail/dispatch.hpp"
+#include "detail/profile.hpp"
 #include "detail/progress.hpp"
 #include "detail/results.hpp"
 #include "detail/task_loop.hpp"
@@ -161,6 +163,9 @@ void execute(const F& f, std::span<const T> in, U* out, const options& opt) {
   call.what = name_of<F>();
   decision d = decide(call, opt);
   const std::size_t n = in.size();
+  const profile_range range([&] {
+    return std::string("parmap::map ") + call.what + " n=" + std::to_string(n) + " " + to_string(d.used);
+  });
   // The call is timed only for a report or PARMAP_VERBOSE (two clock reads
   // are a fifth of a small map's cost).
   const double t0 = d.explain ? now_seconds() : 0.0;
