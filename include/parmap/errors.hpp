@@ -34,6 +34,14 @@ struct gpu_error : error {
   int code_;
 };
 
+namespace detail {
+// See device_backend.hpp: a GPU failure after in-place host data was partly
+// overwritten; never retried on the CPU.
+struct gpu_error_after_write : gpu_error {
+  using gpu_error::gpu_error;
+};
+}  // namespace detail
+
 /// @brief The user's callable threw. index() is the lowest index at which it
 /// threw among the elements that ran; cause() is the original exception
 /// (rethrow it with std::rethrow_exception to inspect it).

@@ -178,6 +178,8 @@ void execute(const F& f, std::span<const T> in, U* out, const options& opt) {
             try {
               run_gpu(f, in.data(), out, n, d);
               break;
+            } catch (const gpu_error_after_write&) {
+              throw;  // the caller's data is partly overwritten: no CPU retry
             } catch (const gpu_error& e) {
               const bool on_device =
                   d.in_kind == memory_kind::device || d.out_kind == memory_kind::device;

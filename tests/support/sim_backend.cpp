@@ -17,6 +17,9 @@ detail::memory_kind sim_backend::locate(const void* p) {
 }
 
 void* sim_backend::allocate(std::size_t bytes) {
+  if (bytes > max_allocation.load()) {
+    throw gpu_error("parmap: device allocation failed (simulated out of memory)", 2);
+  }
   auto* p = static_cast<unsigned char*>(std::malloc(bytes == 0 ? 1 : bytes));
   if (p == nullptr) throw gpu_error("parmap: device allocation failed (out of memory)", 2);
   const std::lock_guard lock(mutex_);
@@ -46,6 +49,9 @@ void sim_backend::download(void* dst, const void* src, std::size_t bytes) {
 void sim_backend::launch(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
                          const void* ctx) {
   ++launches;
+  std::size_t seen = largest_launch.load();
+  while (n > seen && !largest_launch.compare_exchange_weak(seen, n)) {
+  }
   kernel(in, out, n, nullptr, ctx);
 }
 

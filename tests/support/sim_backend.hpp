@@ -26,10 +26,17 @@ class sim_backend final : public detail::device_backend {
               const void* ctx) override;
   detail::device_kernel catalogue() override;
 
+  std::size_t free_memory() override { return free_bytes.load(); }
+
   std::atomic<int> launches{0};
   std::atomic<int> uploads{0};
   std::atomic<int> downloads{0};
   [[nodiscard]] std::size_t live_allocations() const;
+  // A small GPU: what free_memory() reports, and allocations above
+  // max_allocation fail as out of memory.
+  std::atomic<std::size_t> free_bytes{static_cast<std::size_t>(-1)};
+  std::atomic<std::size_t> max_allocation{static_cast<std::size_t>(-1)};
+  std::atomic<std::size_t> largest_launch{0};  // most elements in one launch
 
  private:
   detail::probe_result probe_{true, "simulated GPU (Thrust OpenMP device system)"};
@@ -54,14 +61,27 @@ class fault_injector final : public detail::device_backend {
   detail::device_kernel catalogue() override { return inner_.catalogue(); }
   int device_count() override { return inner_.device_count(); }
   void use_device(int index) override { inner_.use_device(index); }
+  void* allocate_pinned(std::size_t bytes) override { return inner_.allocate_pinned(bytes); }
+  void deallocate_pinned(void* p) noexcept override { inner_.deallocate_pinned(p); }
+  void* create_stream() override { return inner_.create_stream(); }
+  void destroy_stream(void* stream) noexcept override { inner_.destroy_stream(stream); }
+  void upload_async(void* dst, const void* src, std::size_t bytes, void* stream) override;
+  void download_async(void* dst, const void* src, std::size_t bytes, void* stream) override;
+  void launch_async(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
+                    const void* ctx, void* stream) override;
+  void synchronize(void* stream) override { inner_.synchronize(stream); }
+  std::size_t free_memory() override { return inner_.free_memory(); }
 
   std::atomic<bool> fail_allocate{false};
   std::atomic<bool> fail_upload{false};
   std::atomic<bool> fail_launch{false};
   std::atomic<bool> fail_download{false};
   std::atomic<long> live{0};  // allocations not yet freed
+  // Calls of a flagged kind that still succeed before the fault (0: the next fails).
+  std::atomic<int> pass_first{0};
 
  private:
+  void maybe_fail(std::atomic<bool>& flag, const char* what);
   detail::device_backend& inner_;
 };
 

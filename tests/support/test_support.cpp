@@ -23,13 +23,16 @@ void absent_backend::launch(detail::device_kernel, const void*, void*, std::size
 }
 detail::device_kernel absent_backend::catalogue() { absent(probe_); }
 
-namespace {
-void maybe_fail(std::atomic<bool>& flag, const char* what) {
+void fault_injector::maybe_fail(std::atomic<bool>& flag, const char* what) {
+  if (!flag.load()) return;
+  if (pass_first.load() > 0) {
+    --pass_first;
+    return;
+  }
   if (flag.exchange(false)) {
     throw gpu_error(std::string("parmap: ") + what + " failed (injected fault)", 2);
   }
 }
-}  // namespace
 
 void* fault_injector::allocate(std::size_t bytes) {
   maybe_fail(fail_allocate, "device allocation");
@@ -58,6 +61,22 @@ void fault_injector::launch(detail::device_kernel kernel, const void* in, void* 
                             const void* ctx) {
   maybe_fail(fail_launch, "kernel launch");
   inner_.launch(kernel, in, out, n, ctx);
+}
+
+void fault_injector::upload_async(void* dst, const void* src, std::size_t bytes, void* stream) {
+  maybe_fail(fail_upload, "host-to-device copy");
+  inner_.upload_async(dst, src, bytes, stream);
+}
+
+void fault_injector::download_async(void* dst, const void* src, std::size_t bytes, void* stream) {
+  maybe_fail(fail_download, "device-to-host copy");
+  inner_.download_async(dst, src, bytes, stream);
+}
+
+void fault_injector::launch_async(detail::device_kernel kernel, const void* in, void* out,
+                                  std::size_t n, const void* ctx, void* stream) {
+  maybe_fail(fail_launch, "kernel launch");
+  inner_.launch_async(kernel, in, out, n, ctx, stream);
 }
 
 int process_threads() {

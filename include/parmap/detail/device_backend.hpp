@@ -41,7 +41,36 @@ class device_backend {
   virtual int device_count() { return probe().available ? 1 : 0; }
   // Makes GPU `index` (< device_count()) the calling thread's device.
   virtual void use_device(int index) { (void)index; }
+
+  // The overlapped pipeline for host data (run_device_job). The defaults run
+  // each step at once, for backends without streams (tests).
+  // Page-locked host memory for staging copies, from a reused pool where the
+  // backend has one (default: heap memory). Throws gpu_error.
+  virtual void* allocate_pinned(std::size_t bytes);
+  virtual void deallocate_pinned(void* p) noexcept;
+  // An independent, ordered queue of work (default: none).
+  virtual void* create_stream() { return nullptr; }
+  virtual void destroy_stream(void* stream) noexcept { (void)stream; }
+  // Enqueue on `stream`; the pointers must stay valid until synchronize(stream).
+  virtual void upload_async(void* device_dst, const void* host_src, std::size_t bytes, void* stream) {
+    (void)stream;
+    upload(device_dst, host_src, bytes);
+  }
+  virtual void download_async(void* host_dst, const void* device_src, std::size_t bytes, void* stream) {
+    (void)stream;
+    download(host_dst, device_src, bytes);
+  }
+  virtual void launch_async(device_kernel kernel, const void* in, void* out, std::size_t n,
+                            const void* ctx, void* stream) {
+    (void)stream;
+    launch(kernel, in, out, n, ctx);
+  }
+  // Waits for everything enqueued on `stream`; throws gpu_error for a failure in it.
+  virtual void synchronize(void* stream) { (void)stream; }
+  // Device memory a job may still allocate, in bytes (default: no limit).
+  virtual std::size_t free_memory() { return static_cast<std::size_t>(-1); }
 };
+
 
 // The backend in use: the CUDA one in CUDA builds, a no-device one otherwise,
 // or whatever a test installed.
@@ -63,7 +92,17 @@ struct device_job {
   device_kernel kernel;
   const void* ctx;
 };
+// Host data of at least pipeline_min_bytes (in + out), or more than fits in
+// the device's free memory, goes through the overlapped pipeline: chunks of up
+// to chunk_max_bytes in pipeline_slots streams, each with its own pinned
+// staging and device buffers, so that one chunk's upload, another's transform
+// and a third's download run at once. Smaller jobs copy in, run and copy out.
+inline constexpr std::size_t pipeline_min_bytes = std::size_t{8} << 20;
+inline constexpr std::size_t chunk_max_bytes = std::size_t{32} << 20;
+inline constexpr int pipeline_slots = 3;
 void run_device_job(device_backend& b, const device_job& job);
+// Elements per chunk of the pipeline for this job and free device memory.
+std::size_t pipeline_chunk(const device_job& job, std::size_t free_bytes) noexcept;
 
 }  // namespace parmap::detail
 
