@@ -85,6 +85,43 @@ TEST(GpuFaults, InjectedFaultsFallBackOrThrowAndLeakNothing) {
   EXPECT_GE(after.free_bytes + (std::size_t{64} << 20), before.free_bytes);
 }
 
+// Faults after several chunks of the pipeline went through (2^26 floats: 8 chunks).
+TEST(GpuFaults, FaultsInTheMiddleOfThePipeline) {
+  if (!parmap::gpu_available()) GTEST_SKIP() << "no GPU: " << parmap::gpu_description();
+  parmap::test::fault_injector faults(parmap::detail::current_device_backend());
+  const parmap::test::use_backend use(faults);
+  const parmap::test::env_var min("PARMAP_GPU_MIN_ELEMENTS", "0");
+  std::vector<float> x(std::size_t{1} << 26);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 4099);
+  (void)parmap::map(parmap::ops::square, x, {.where = backend::gpu});  // warm-up (pools)
+  const device_memory before = measure();
+
+  // Out of place: automatic mode redoes the whole map on the CPU.
+  faults.pass_first = 4;
+  faults.fail_download = true;
+  parmap::report r;
+  const auto y = parmap::map(parmap::ops::square, x, {.out_report = &r});
+  EXPECT_EQ(r.used, backend::cpu) << r.reason;
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) wrong += y[i] != x[i] * x[i];
+  EXPECT_EQ(wrong, 0U);
+
+  // In place after results were copied back: gpu_error, not a second application of square.
+  faults.pass_first = 5;
+  faults.fail_download = true;
+  std::vector<float> z = x;
+  try {
+    parmap::map_inplace(parmap::ops::square, z);
+    FAIL() << "no exception";
+  } catch (const parmap::gpu_error& e) {
+    EXPECT_TRUE(contains(e.what(), "not retried on the CPU")) << e.what();
+  }
+  faults.fail_download = false;
+  EXPECT_EQ(faults.live.load(), 0);
+  const device_memory after = measure();
+  EXPECT_EQ(after.pool_used, before.pool_used) << "device memory still allocated from the pool";
+}
+
 TEST(GpuFaults, AllocationLargerThanTheGpuIsAGpuErrorAndTheGpuStaysUsable) {
   if (!parmap::gpu_available()) GTEST_SKIP() << "no GPU: " << parmap::gpu_description();
   try {
