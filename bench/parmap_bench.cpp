@@ -429,9 +429,9 @@ int run_calibration() {
     return 0;
   }
   std::printf("GPU: host-to-device %.2f GB/s, device-to-host %.2f GB/s, square %.1f GB/s, "
-              "exp %.4f ns per element, one-element map %.1f us\n",
+              "exp %.4f ns per element, one-element map %.1f us, host data through the pipeline %.2f GB/s\n",
               c.h2d_bandwidth / 1e9, c.d2h_bandwidth / 1e9, c.gpu_bandwidth / 1e9, c.gpu_transcendental * 1e9,
-              c.gpu_launch * 1e6);
+              c.gpu_launch * 1e6, c.pipeline_bandwidth / 1e9);
   if (!parmap::detail::save_calibration(c)) {
     std::fprintf(stderr, "parmap-bench: could not write %s\n", parmap::detail::calibration_path(c.key).c_str());
     return 1;

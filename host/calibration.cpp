@@ -93,6 +93,7 @@ constexpr field number_fields[] = {
     {"gpu_bandwidth", &calibration::gpu_bandwidth},
     {"gpu_transcendental", &calibration::gpu_transcendental},
     {"gpu_launch", &calibration::gpu_launch},
+    {"pipeline_bandwidth", &calibration::pipeline_bandwidth},
 };
 
 std::string json_string(const std::string& s) {
@@ -184,10 +185,16 @@ estimate estimate_call(const calibration& c, std::size_t n, std::size_t in_size,
   const auto rate = [](double bytes, double per_second) {
     return per_second > 0 ? bytes / per_second : std::numeric_limits<double>::infinity();
   };
+  const double transcendental = heavy ? elements * c.gpu_transcendental : 0.0;
+  if (!in_on_gpu && !out_on_gpu && in_bytes + out_bytes >= static_cast<double>(pipeline_min_bytes) &&
+      c.pipeline_bandwidth > 0) {
+    // The overlapped pipeline: copies and transform at its measured rate.
+    e.gpu = c.gpu_launch + rate(in_bytes + out_bytes, c.pipeline_bandwidth) + transcendental;
+    return e;
+  }
   e.gpu = c.gpu_launch + (in_on_gpu ? 0.0 : rate(in_bytes, c.h2d_bandwidth)) +
           (out_on_gpu ? 0.0 : rate(out_bytes, c.d2h_bandwidth)) +
-          rate(in_bytes + out_bytes, c.gpu_bandwidth) +
-          (heavy ? elements * c.gpu_transcendental : 0.0);
+          rate(in_bytes + out_bytes, c.gpu_bandwidth) + transcendental;
   return e;
 }
 
@@ -251,6 +258,10 @@ calibration measure_calibration(device_backend& b, int threads) {
   const device_job job{&one_in, &one_out, 1, sizeof(float), sizeof(float), memory_kind::host,
                        memory_kind::host, kernel, &square};
   c.gpu_launch = best_of(5, [&] { run_device_job(b, job); });
+  // Host data through the pipeline, as a large automatic map would run.
+  const device_job host_map{in.data(), out.data(), n, sizeof(float), sizeof(float), memory_kind::host,
+                            memory_kind::host, kernel, &square};
+  c.pipeline_bandwidth = bytes / best_of(3, [&] { run_device_job(b, host_map); });
   return c;
 }
 

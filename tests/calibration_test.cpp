@@ -44,6 +44,7 @@ calibration machine(double cpu_gbs, double link_gbs) {
   c.gpu_bandwidth = 2e12;
   c.gpu_transcendental = 1e-12;
   c.gpu_launch = 20e-6;
+  c.pipeline_bandwidth = 0;  // set by tests of large host maps
   return c;
 }
 
@@ -61,6 +62,15 @@ TEST(CostModel, EstimateIsTheModelsArithmetic) {
   const auto heavy = parmap::detail::estimate_call(
       c, 1000000, 8, 8, parmap::detail::cost_class::transcendental, 2, false, false);
   EXPECT_DOUBLE_EQ(heavy.cpu, 16e6 / 10e9 + 1e6 * 5e-9 / 2);
+  // Host maps of 8 MiB or more run through the pipeline, at its measured rate.
+  calibration p = c;
+  p.pipeline_bandwidth = 40e9;
+  const auto big = parmap::detail::estimate_call(p, 4000000, 4, 4, parmap::detail::cost_class::memory,
+                                                 2, false, false);
+  EXPECT_DOUBLE_EQ(big.gpu, 20e-6 + 32e6 / 40e9);
+  const auto small = parmap::detail::estimate_call(p, 1000000, 4, 4, parmap::detail::cost_class::memory,
+                                                   2, false, false);
+  EXPECT_DOUBLE_EQ(small.gpu, e.gpu);  // 8 MB < 8 MiB: copy in, run, copy out
 }
 
 #if defined(PARMAP_TEST_SIM)
@@ -105,6 +115,14 @@ TEST_F(CostModelDecisions, FastLinkAndSlowCpuGoToTheGpu) {
   EXPECT_TRUE(contains(why, "PARMAP_GPU_MIN_ELEMENTS")) << why;
 }
 
+TEST_F(CostModelDecisions, TheMeasuredPipelineRateDecidesLargeHostMaps) {
+  calibration c = machine(20, 1);  // slow plain copies ...
+  c.pipeline_bandwidth = 100e9;    // ... but a fast overlapped pipeline
+  const use_calibration use(c);
+  EXPECT_EQ(used(parmap::ops::square, std::vector<float>(1 << 22, 1.0F)), backend::gpu);  // 32 MiB
+  EXPECT_EQ(used(parmap::ops::square, std::vector<float>(1 << 18, 1.0F)), backend::cpu);  // 2 MiB
+}
+
 TEST_F(CostModelDecisions, TranscendentalOpsTipTowardsTheGpuEarlier) {
   const calibration c = machine(20, 12);
   const use_calibration use(c);
@@ -139,7 +157,7 @@ TEST(CalibrationCache, RoundTripAndRejection) {
   EXPECT_EQ(c.source, "measured");
   EXPECT_EQ(c.cpu_threads, 2);
   for (const double v : {c.cpu_bandwidth, c.cpu_transcendental, c.h2d_bandwidth, c.d2h_bandwidth,
-                         c.gpu_bandwidth, c.gpu_transcendental, c.gpu_launch}) {
+                         c.gpu_bandwidth, c.gpu_transcendental, c.gpu_launch, c.pipeline_bandwidth}) {
     EXPECT_GT(v, 0.0);
   }
   EXPECT_TRUE(contains(c.key, sim.probe().description)) << c.key;
@@ -154,6 +172,7 @@ TEST(CalibrationCache, RoundTripAndRejection) {
   EXPECT_DOUBLE_EQ(back->cpu_bandwidth, c.cpu_bandwidth);
   EXPECT_DOUBLE_EQ(back->gpu_launch, c.gpu_launch);
   EXPECT_DOUBLE_EQ(back->h2d_bandwidth, c.h2d_bandwidth);
+  EXPECT_DOUBLE_EQ(back->pipeline_bandwidth, c.pipeline_bandwidth);
 
   EXPECT_FALSE(parmap::detail::load_calibration("another machine").has_value());
   {

@@ -23,6 +23,8 @@ struct calibration {
   double gpu_bandwidth = 0;         // bytes/s read + written by square (f32) on GPU data
   double gpu_transcendental = 0;    // s per element of exp (f64) on the GPU
   double gpu_launch = 0;            // s: a one-element GPU map (allocation, launch, sync)
+  double pipeline_bandwidth = 0;    // bytes/s (in + out) of square (f32) on host data through
+                                    // the overlapped pipeline (maps of pipeline_min_bytes or more)
 };
 
 // Estimated seconds of one call on each path.
