@@ -66,20 +66,6 @@ double best_of(int reps, Fn&& fn) {
   return std::max(best, 1e-9);
 }
 
-// Device memory for the measurement.
-class device_block {
- public:
-  device_block(device_backend& b, std::size_t bytes) : b_(b), p_(b.allocate(bytes)) {}
-  ~device_block() { b_.deallocate(p_); }
-  device_block(const device_block&) = delete;
-  device_block& operator=(const device_block&) = delete;
-  [[nodiscard]] void* get() const noexcept { return p_; }
-
- private:
-  device_backend& b_;
-  void* p_;
-};
-
 // The fields of the cache file, in order.
 struct field {
   const char* name;
@@ -241,8 +227,8 @@ calibration measure_calibration(device_backend& b, int threads) {
   if (!b.probe().available) return c;
 
   // GPU: copies and the catalogue's transforms on device data.
-  const device_block d_in(b, n * sizeof(float));
-  const device_block d_out(b, n * sizeof(float));
+  const backend_block d_in(b, n * sizeof(float));
+  const backend_block d_out(b, n * sizeof(float));
   const double copy_bytes = static_cast<double>(n * sizeof(float));
   c.h2d_bandwidth = copy_bytes / best_of(3, [&] { b.upload(d_in.get(), in.data(), n * sizeof(float)); });
   const device_kernel kernel = b.catalogue();

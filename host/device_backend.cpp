@@ -24,19 +24,6 @@ device_backend& default_device_backend() noexcept;
 namespace {
 std::atomic<device_backend*> installed{nullptr};
 
-// Device memory owned for the length of one job.
-class device_buffer {
- public:
-  device_buffer(device_backend& b, std::size_t bytes) : b_(b), p_(b.allocate(bytes)) {}
-  ~device_buffer() { b_.deallocate(p_); }
-  device_buffer(const device_buffer&) = delete;
-  device_buffer& operator=(const device_buffer&) = delete;
-  [[nodiscard]] void* get() const noexcept { return p_; }
-
- private:
-  device_backend& b_;
-  void* p_;
-};
 }  // namespace
 
 device_backend& current_device_backend() noexcept {
@@ -64,19 +51,6 @@ void parallel_copy(void* dst, const void* src, std::size_t bytes) {
   }
 }
 
-class pinned_buffer {
- public:
-  pinned_buffer(device_backend& b, std::size_t bytes) : b_(b), p_(b.allocate_pinned(bytes)) {}
-  ~pinned_buffer() { b_.deallocate_pinned(p_); }
-  pinned_buffer(const pinned_buffer&) = delete;
-  pinned_buffer& operator=(const pinned_buffer&) = delete;
-  [[nodiscard]] void* get() const noexcept { return p_; }
-
- private:
-  device_backend& b_;
-  void* p_;
-};
-
 // One pipeline stage's stream and buffers. Its destructor waits for the
 // stream before anything is freed, also when unwinding after a failure.
 struct slot {
@@ -84,11 +58,11 @@ struct slot {
     try {
       if (job.in_kind == memory_kind::host) {
         d_in.emplace(b, chunk * job.in_size);
-        h_in.emplace(b, chunk * job.in_size);
+        h_in.emplace(b, chunk * job.in_size, backend_block::kind::pinned);
       }
       if (job.out_kind == memory_kind::host) {
         d_out.emplace(b, chunk * job.out_size);
-        h_out.emplace(b, chunk * job.out_size);
+        h_out.emplace(b, chunk * job.out_size, backend_block::kind::pinned);
       }
     } catch (...) {
       b.destroy_stream(stream);
@@ -111,8 +85,7 @@ struct slot {
 
   device_backend& b_;
   void* stream;
-  std::optional<device_buffer> d_in, d_out;
-  std::optional<pinned_buffer> h_in, h_out;
+  std::optional<backend_block> d_in, d_out, h_in, h_out;
   bool pending = false;  // a chunk is enqueued and its results not yet collected
   std::size_t off = 0;   // that chunk's first element
   std::size_t count = 0;
@@ -215,7 +188,7 @@ void run_device_job(device_backend& b, const device_job& job) {
     }
   }
 
-  std::optional<device_buffer> in_buf;
+  std::optional<backend_block> in_buf;
   const void* d_in = job.in;
   if (job.in_kind == memory_kind::host) {
     in_buf.emplace(b, in_bytes);
@@ -223,7 +196,7 @@ void run_device_job(device_backend& b, const device_job& job) {
     b.upload(in_buf->get(), job.in, in_bytes);
     d_in = in_buf->get();
   }
-  std::optional<device_buffer> out_buf;
+  std::optional<backend_block> out_buf;
   void* d_out = job.out;
   if (job.out_kind == memory_kind::host) {
     if (in_place && in_buf) {

@@ -126,16 +126,7 @@ class cuda_backend final : public device_backend {
 
   void launch(device_kernel kernel, const void* in, void* out, std::size_t n,
               const void* ctx) override {
-    try {
-      kernel(in, out, n, static_cast<void*>(cudaStreamPerThread), ctx);
-    } catch (const gpu_error&) {
-      throw;
-    } catch (const std::exception& e) {  // thrust::system_error
-      const cudaError_t code = cudaGetLastError();
-      throw gpu_error(std::string("parmap: GPU transform failed (") + e.what() + ")",
-                      static_cast<int>(code));
-    }
-    check(cudaGetLastError(), "kernel launch");
+    launch_async(kernel, in, out, n, ctx, static_cast<void*>(cudaStreamPerThread));
     check(cudaStreamSynchronize(cudaStreamPerThread), "GPU transform");
   }
 
