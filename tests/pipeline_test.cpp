@@ -19,8 +19,6 @@ using parmap::detail::device_job;
 using parmap::detail::memory_kind;
 using parmap::detail::pipeline_chunk;
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
 device_job host_job(std::size_t n, std::size_t size) {
   return {nullptr, nullptr, n, size, size, memory_kind::host, memory_kind::host, nullptr, nullptr};
 }
@@ -59,6 +57,8 @@ TEST(PipelineChunk, FollowsTheLimits) {
 }
 
 #if defined(PARMAP_TEST_SIM)
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
 class SimPipeline : public ::testing::Test {
  protected:
   parmap::test::env_var min_{"PARMAP_GPU_MIN_ELEMENTS", "0"};
