@@ -25,6 +25,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include "parmap/detail/catalogue.hpp"
 #include "parmap/detail/cpu_loop.hpp"
 #include "parmap/detail/dispatch.hpp"
@@ -33,6 +37,14 @@
 namespace parmap::detail {
 
 namespace {
+
+bool inside_parallel_region() noexcept {
+#if defined(_OPENMP)
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
 
 std::string cpu_model() {
   std::ifstream f("/proc/cpuinfo");
@@ -287,7 +299,12 @@ const calibration& machine_calibration(device_backend& b, int threads) {
     auto cached = load_calibration(calibration_key(b));
     if (!cached) {
       cached = measure_calibration(b, threads);
-      (void)save_calibration(*cached);
+      if (inside_parallel_region()) {
+        // Nested OpenMP regions run on one thread: the CPU figure is too low to keep.
+        cached->source = "measured inside a parallel region, not cached";
+      } else {
+        (void)save_calibration(*cached);
+      }
     }
     list.push_back({description, std::make_unique<const calibration>(std::move(*cached))});
     it = list.end() - 1;
