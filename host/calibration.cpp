@@ -184,7 +184,7 @@ estimate estimate_call(const calibration& c, std::size_t n, std::size_t in_size,
     return per_second > 0 ? bytes / per_second : std::numeric_limits<double>::infinity();
   };
   const double transcendental = heavy ? elements * c.gpu_transcendental : 0.0;
-  if (!in_on_gpu && !out_on_gpu && in_bytes + out_bytes >= static_cast<double>(pipeline_min_bytes) &&
+  if (!in_on_gpu && !out_on_gpu && pipelined_by_size(n * (in_size + out_size)) &&
       c.pipeline_bandwidth > 0) {
     // The overlapped pipeline: copies and transform at its measured rate.
     e.gpu = c.gpu_launch + rate(in_bytes + out_bytes, c.pipeline_bandwidth) + transcendental;

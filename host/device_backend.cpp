@@ -182,7 +182,7 @@ void run_device_job(device_backend& b, const device_job& job) {
     const std::size_t free_bytes = b.free_memory();
     const std::size_t device_bytes = (job.in_kind == memory_kind::host ? in_bytes : 0) +
                                      (job.out_kind == memory_kind::host && !in_place ? out_bytes : 0);
-    if (in_bytes + out_bytes >= pipeline_min_bytes || device_bytes > free_bytes / 2) {
+    if (pipelined_by_size(in_bytes + out_bytes) || device_bytes > free_bytes / 2) {
       run_pipeline(b, job, pipeline_chunk(job, free_bytes));
       return;
     }

@@ -7,9 +7,8 @@
 #include "parmap/options.hpp"
 
 namespace parmap {
-namespace {
 
-std::string describe(const std::exception_ptr& e) {
+std::string detail::describe(const std::exception_ptr& e) {
   try {
     if (e) std::rethrow_exception(e);
   } catch (const std::exception& x) {
@@ -20,10 +19,8 @@ std::string describe(const std::exception_ptr& e) {
   return "no exception";
 }
 
-}  // namespace
-
 task_error::task_error(std::size_t index, std::exception_ptr cause)
-    : error("parmap: the callable threw at index " + std::to_string(index) + ": " + describe(cause)),
+    : error("parmap: the callable threw at index " + std::to_string(index) + ": " + detail::describe(cause)),
       index_(index),
       cause_(std::move(cause)) {}
 

@@ -113,14 +113,12 @@ class cuda_backend final : public device_backend {
   }
 
   void upload(void* dst, const void* src, std::size_t bytes) override {
-    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, cudaStreamPerThread),
-          "host-to-device copy");
+    upload_async(dst, src, bytes, static_cast<void*>(cudaStreamPerThread));
     check(cudaStreamSynchronize(cudaStreamPerThread), "host-to-device copy");
   }
 
   void download(void* dst, const void* src, std::size_t bytes) override {
-    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cudaStreamPerThread),
-          "device-to-host copy");
+    download_async(dst, src, bytes, static_cast<void*>(cudaStreamPerThread));
     check(cudaStreamSynchronize(cudaStreamPerThread), "device-to-host copy");
   }
 

@@ -34,16 +34,6 @@ int size_of(MPI_Comm comm) {
   return s;
 }
 
-std::string message_of(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return x.what();
-  } catch (...) {
-    return "an exception not derived from std::exception";
-  }
-}
-
 int selected_gpu = -1;
 std::exception_ptr selection_failure;
 std::once_flag selection;
@@ -169,9 +159,9 @@ void settle(MPI_Comm comm, std::uint64_t offset, const std::exception_ptr& failu
       head[0] = 1;
       head[1] = e.index();
       original = e.cause();
-      message = message_of(e.cause());
+      message = parmap::detail::describe(e.cause());
     } catch (...) {
-      message = message_of(failure);
+      message = parmap::detail::describe(failure);
     }
     head[2] = offset;
     head[3] = message.size();

@@ -35,6 +35,10 @@ struct gpu_error : error {
 };
 
 namespace detail {
+// what() of the exception in e, or a phrase for one not derived from
+// std::exception (or "no exception" for a null e).
+std::string describe(const std::exception_ptr& e);
+
 // See device_backend.hpp: a GPU failure after in-place host data was partly
 // overwritten; never retried on the CPU.
 struct gpu_error_after_write : gpu_error {

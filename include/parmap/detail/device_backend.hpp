@@ -124,6 +124,11 @@ struct device_job {
 inline constexpr std::size_t pipeline_min_bytes = std::size_t{8} << 20;
 inline constexpr std::size_t chunk_max_bytes = std::size_t{32} << 20;
 inline constexpr int pipeline_slots = 3;
+// True when a host-data job moving this many bytes (in + out) is pipelined
+// whatever the free device memory (run_device_job, and the cost model's estimate).
+constexpr bool pipelined_by_size(std::size_t bytes_moved) noexcept {
+  return bytes_moved >= pipeline_min_bytes;
+}
 void run_device_job(device_backend& b, const device_job& job);
 // Elements per chunk of the pipeline for this job and free device memory.
 std::size_t pipeline_chunk(const device_job& job, std::size_t free_bytes) noexcept;
