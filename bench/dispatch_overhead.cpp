@@ -46,7 +46,7 @@ void automatic_decision(benchmark::State& state) {
   std::vector<float> x(16, 1.5F);
   parmap::detail::call_info call;
   call.n = x.size();
-  call.in_size = call.out_size = sizeof(float);
+  call.in_elem_bytes = call.out_elem_bytes = sizeof(float);
   call.kind = parmap::detail::callable_kind::device;
   call.gpu_kernel = true;
   call.cost = parmap::detail::cost_class::memory;

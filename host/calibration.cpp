@@ -32,6 +32,8 @@
 #include "parmap/detail/catalogue.hpp"
 #include "parmap/detail/cpu_loop.hpp"
 #include "parmap/detail/dispatch.hpp"
+#include "parmap/detail/pipeline.hpp"
+#include "parmap/detail/staging.hpp"
 #include "parmap/map.hpp"
 
 namespace parmap::detail {
@@ -168,12 +170,12 @@ std::atomic<const calibration*> test_calibration{nullptr};
 
 }  // namespace
 
-estimate estimate_call(const calibration& c, std::size_t n, std::size_t in_size,
-                       std::size_t out_size, cost_class cost, int threads, bool in_on_gpu,
+estimate estimate_call(const calibration& c, std::size_t n, std::size_t in_elem_bytes,
+                       std::size_t out_elem_bytes, cost_class cost, int threads, bool in_on_gpu,
                        bool out_on_gpu) noexcept {
   const double elements = static_cast<double>(n);
-  const double in_bytes = elements * static_cast<double>(in_size);
-  const double out_bytes = elements * static_cast<double>(out_size);
+  const double in_bytes = elements * static_cast<double>(in_elem_bytes);
+  const double out_bytes = elements * static_cast<double>(out_elem_bytes);
   const bool heavy = cost == cost_class::transcendental;
   // The CPU figure scales down for fewer threads than it was measured with.
   const double share = std::min(1.0, static_cast<double>(std::max(1, threads)) / c.cpu_threads);
@@ -184,7 +186,7 @@ estimate estimate_call(const calibration& c, std::size_t n, std::size_t in_size,
     return per_second > 0 ? bytes / per_second : std::numeric_limits<double>::infinity();
   };
   const double transcendental = heavy ? elements * c.gpu_transcendental : 0.0;
-  if (!in_on_gpu && !out_on_gpu && pipelined_by_size(n * (in_size + out_size)) &&
+  if (!in_on_gpu && !out_on_gpu && pipelined_by_size(n * (in_elem_bytes + out_elem_bytes)) &&
       c.pipeline_bandwidth > 0) {
     // The overlapped pipeline: copies and transform at its measured rate.
     e.gpu = c.gpu_launch + rate(in_bytes + out_bytes, c.pipeline_bandwidth) + transcendental;
@@ -255,11 +257,12 @@ calibration measure_calibration(device_backend& b, int threads) {
   float one_out = 0.0F;
   const device_job job{&one_in, &one_out, 1, sizeof(float), sizeof(float), memory_kind::host,
                        memory_kind::host, kernel, &square};
-  c.gpu_launch = best_of(5, [&] { run_device_job(b, job); });
+  staging_pool pool(b);  // its own slots, freed after: b need not be the backend in use
+  c.gpu_launch = best_of(5, [&] { run_device_job(pool, job); });
   // Host data through the pipeline, as a large automatic map would run.
   const device_job host_map{in.data(), out.data(), n, sizeof(float), sizeof(float), memory_kind::host,
                             memory_kind::host, kernel, &square};
-  c.pipeline_bandwidth = bytes / best_of(3, [&] { run_device_job(b, host_map); });
+  c.pipeline_bandwidth = bytes / best_of(3, [&] { run_device_job(pool, host_map); });
   return c;
 }
 

@@ -18,6 +18,7 @@
 #include "environment.hpp"
 #include "parmap/detail/calibration.hpp"
 #include "parmap/detail/cpu_loop.hpp"
+#include "parmap/detail/gpu_state.hpp"
 #include "parmap/tasks.hpp"
 #include "parmap/errors.hpp"
 
@@ -208,7 +209,7 @@ decision decide(const call_info& call, const options& opt) {
       note(d, "n < PARMAP_GPU_MIN_ELEMENTS=", std::to_string(*set.gpu_min_elements), "; ");
     } else {
       const calibration& cal = machine_calibration(dev, max_threads());
-      const estimate e = estimate_call(cal, call.n, call.in_size, call.out_size, call.cost,
+      const estimate e = estimate_call(cal, call.n, call.in_elem_bytes, call.out_elem_bytes, call.cost,
                                        d.threads, false, false);
       if (e.gpu < e.cpu) {
         d.used = backend::gpu;

@@ -2,7 +2,6 @@
 #include <string>
 
 #include "parmap/detail/catalogue.hpp"
-#include "parmap/detail/device_backend.hpp"
 #include "parmap/errors.hpp"
 #include "parmap/options.hpp"
 
@@ -55,18 +54,6 @@ const char* dtype_name(dtype t) noexcept {
 #undef PARMAP_Y
   }
   return "?";
-}
-
-void throw_size_mismatch(const char* what, std::size_t host_n, std::size_t device_n) {
-  throw std::invalid_argument(std::string("parmap::device_array::") + what + ": host span has " +
-                              std::to_string(host_n) + " elements, the device array " +
-                              std::to_string(device_n));
-}
-
-void throw_not_host_memory(const char* what) {
-  throw std::invalid_argument(std::string("parmap::device_array::") + what +
-                              ": the host span points into GPU memory (pass host memory, or map "
-                              "device to device with parmap::map)");
 }
 
 }  // namespace detail

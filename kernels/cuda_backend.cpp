@@ -3,14 +3,13 @@
 // the CUDA runtime API; the Thrust kernels are in transform.cu.
 #include <cuda_runtime_api.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <map>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "catalogue_kernel.hpp"
 #include "parmap/detail/device_backend.hpp"
@@ -30,15 +29,24 @@ void check(cudaError_t e, const char* what) {
                   static_cast<int>(e));
 }
 
-// Staging buffers come from the device's default memory pool; keep freed
-// memory there instead of returning it at every synchronisation.
+// Device memory freed by parmap::device_array and the calibration goes back
+// to the device's default stream-ordered pool, which keeps up to this much of
+// it for the next allocation instead of returning it at every synchronisation.
+// (The staging slots hold their own buffers; see staging.hpp.)
+constexpr std::uint64_t device_pool_keep_bytes = std::uint64_t{256} << 20;
+
 void keep_pool_memory(int dev) {
   cudaMemPool_t pool{};
   if (cudaDeviceGetDefaultMemPool(&pool, dev) == cudaSuccess) {
-    std::uint64_t keep = UINT64_MAX;
+    std::uint64_t keep = device_pool_keep_bytes;
     (void)cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
   }
   (void)cudaGetLastError();
+}
+
+// A null stream is the calling thread's default stream.
+cudaStream_t stream_of(void* s) noexcept {
+  return s != nullptr ? static_cast<cudaStream_t>(s) : cudaStreamPerThread;
 }
 
 probe_result run_probe() {
@@ -75,17 +83,11 @@ probe_result run_probe() {
 
 class cuda_backend final : public device_backend {
  public:
-  cuda_backend() = default;
-  cuda_backend(const cuda_backend&) = delete;
-  cuda_backend& operator=(const cuda_backend&) = delete;
-  ~cuda_backend() override {  // the pooled staging buffers (errors at exit are ignored)
-    for (const auto& [bytes, p] : pinned_free_) {
-      if (cudaFreeHost(p) != cudaSuccess) (void)cudaGetLastError();
-    }
-  }
-
   const probe_result& probe() override {
-    std::call_once(once_, [this] { result_ = run_probe(); });
+    std::call_once(once_, [this] {
+      result_ = run_probe();
+      probed_.store(result_.available, std::memory_order_release);
+    });
     return result_;
   }
 
@@ -98,6 +100,8 @@ class cuda_backend final : public device_backend {
     return (a.type == cudaMemoryTypeDevice || a.type == cudaMemoryTypeManaged) ? memory_kind::device
                                                                                 : memory_kind::host;
   }
+
+  device_kernel catalogue() override { return &cuda::catalogue_kernel; }
 
   void* allocate(std::size_t bytes) override {
     void* p = nullptr;
@@ -112,61 +116,45 @@ class cuda_backend final : public device_backend {
     if (cudaFreeAsync(p, cudaStreamPerThread) != cudaSuccess) (void)cudaGetLastError();
   }
 
-  void upload(void* dst, const void* src, std::size_t bytes) override {
-    upload_async(dst, src, bytes, static_cast<void*>(cudaStreamPerThread));
-    check(cudaStreamSynchronize(cudaStreamPerThread), "host-to-device copy");
-  }
-
-  void download(void* dst, const void* src, std::size_t bytes) override {
-    download_async(dst, src, bytes, static_cast<void*>(cudaStreamPerThread));
-    check(cudaStreamSynchronize(cudaStreamPerThread), "device-to-host copy");
-  }
-
-  void launch(device_kernel kernel, const void* in, void* out, std::size_t n,
-              const void* ctx) override {
-    launch_async(kernel, in, out, n, ctx, static_cast<void*>(cudaStreamPerThread));
-    check(cudaStreamSynchronize(cudaStreamPerThread), "GPU transform");
-  }
-
-  device_kernel catalogue() override { return &cuda::catalogue_kernel; }
-
-  // Pinned staging buffers come from a pool: cudaHostAlloc costs milliseconds
-  // per call, so freed blocks are kept (up to pinned_pool_limit bytes) for the
-  // next job of the same chunk size.
+  // cudaHostAlloc costs milliseconds: the staging pool calls it once per slot.
   void* allocate_pinned(std::size_t bytes) override {
-    {
-      const std::lock_guard lock(pinned_mutex_);
-      auto it = pinned_free_.find(bytes);
-      if (it != pinned_free_.end()) {
-        void* p = it->second;
-        pinned_free_.erase(it);
-        pinned_cached_ -= bytes;
-        pinned_size_[p] = bytes;
-        return p;
-      }
-    }
     void* p = nullptr;
     check(cudaHostAlloc(&p, bytes == 0 ? 1 : bytes, cudaHostAllocDefault),
           "pinned staging allocation (cudaHostAlloc)");
-    const std::lock_guard lock(pinned_mutex_);
-    pinned_size_[p] = bytes;
     return p;
   }
 
   void deallocate_pinned(void* p) noexcept override {
-    if (p == nullptr) return;
-    {
-      const std::lock_guard lock(pinned_mutex_);
-      auto it = pinned_size_.find(p);
-      const std::size_t bytes = it == pinned_size_.end() ? 0 : it->second;
-      if (it != pinned_size_.end()) pinned_size_.erase(it);
-      if (bytes != 0 && pinned_cached_ + bytes <= pinned_pool_limit) {
-        pinned_free_.emplace(bytes, p);
-        pinned_cached_ += bytes;
-        return;
-      }
+    if (p != nullptr && cudaFreeHost(p) != cudaSuccess) (void)cudaGetLastError();
+  }
+
+  // Free device memory, counting what the stream-ordered pool holds unused.
+  std::size_t free_memory() override {
+    std::size_t free_bytes = 0;
+    std::size_t total = 0;
+    if (cudaMemGetInfo(&free_bytes, &total) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return 0;
     }
-    if (cudaFreeHost(p) != cudaSuccess) (void)cudaGetLastError();
+    cudaMemPool_t pool{};
+    std::uint64_t reserved = 0;
+    std::uint64_t used = 0;
+    if (current_pool(pool) &&
+        cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemCurrent, &reserved) == cudaSuccess &&
+        cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &used) == cudaSuccess &&
+        reserved > used) {
+      free_bytes += static_cast<std::size_t>(reserved - used);
+    }
+    (void)cudaGetLastError();
+    return free_bytes;
+  }
+
+  void trim_memory_pool() noexcept override {
+    if (!probed_.load(std::memory_order_acquire)) return;  // CUDA never started: nothing kept
+    (void)cudaStreamSynchronize(cudaStreamPerThread);  // this thread's frees have completed
+    cudaMemPool_t pool{};
+    if (current_pool(pool)) (void)cudaMemPoolTrimTo(pool, 0);
+    (void)cudaGetLastError();
   }
 
   void* create_stream() override {
@@ -182,19 +170,17 @@ class cuda_backend final : public device_backend {
   }
 
   void upload_async(void* dst, const void* src, std::size_t bytes, void* stream) override {
-    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, static_cast<cudaStream_t>(stream)),
-          "host-to-device copy");
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_of(stream)), "host-to-device copy");
   }
 
   void download_async(void* dst, const void* src, std::size_t bytes, void* stream) override {
-    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, static_cast<cudaStream_t>(stream)),
-          "device-to-host copy");
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_of(stream)), "device-to-host copy");
   }
 
   void launch_async(device_kernel kernel, const void* in, void* out, std::size_t n, const void* ctx,
                     void* stream) override {
     try {
-      kernel(in, out, n, stream, ctx);
+      kernel(in, out, n, static_cast<void*>(stream_of(stream)), ctx);
     } catch (const gpu_error&) {
       throw;
     } catch (const std::exception& e) {  // thrust::system_error
@@ -206,29 +192,7 @@ class cuda_backend final : public device_backend {
   }
 
   void synchronize(void* stream) override {
-    check(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)), "GPU pipeline");
-  }
-
-  // Free device memory, counting what the stream-ordered pool holds unused.
-  std::size_t free_memory() override {
-    std::size_t free_bytes = 0;
-    std::size_t total = 0;
-    if (cudaMemGetInfo(&free_bytes, &total) != cudaSuccess) {
-      (void)cudaGetLastError();
-      return 0;
-    }
-    int dev = 0;
-    cudaMemPool_t pool{};
-    std::uint64_t reserved = 0;
-    std::uint64_t used = 0;
-    if (cudaGetDevice(&dev) == cudaSuccess && cudaDeviceGetDefaultMemPool(&pool, dev) == cudaSuccess &&
-        cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemCurrent, &reserved) == cudaSuccess &&
-        cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &used) == cudaSuccess &&
-        reserved > used) {
-      free_bytes += static_cast<std::size_t>(reserved - used);
-    }
-    (void)cudaGetLastError();
-    return free_bytes;
+    check(cudaStreamSynchronize(stream_of(stream)), "GPU work");
   }
 
   int device_count() override {
@@ -247,13 +211,14 @@ class cuda_backend final : public device_backend {
   }
 
  private:
-  static constexpr std::size_t pinned_pool_limit = std::size_t{1} << 30;
+  static bool current_pool(cudaMemPool_t& pool) noexcept {
+    int dev = 0;
+    return cudaGetDevice(&dev) == cudaSuccess && cudaDeviceGetDefaultMemPool(&pool, dev) == cudaSuccess;
+  }
+
   std::once_flag once_;
   probe_result result_;
-  std::mutex pinned_mutex_;
-  std::multimap<std::size_t, void*> pinned_free_;        // kept for reuse, by size
-  std::unordered_map<void*, std::size_t> pinned_size_;  // handed out
-  std::size_t pinned_cached_ = 0;
+  std::atomic<bool> probed_{false};  // the probe ran and found a GPU
 };
 
 }  // namespace

@@ -257,36 +257,6 @@ TEST_F(Dispatch, DeviceResidentDataStaysOnTheDevice) {
 #endif
 }
 
-TEST_F(Dispatch, GpuFailureFallsBackInAutomaticAndThrowsWhenForced) {
-#if defined(PARMAP_TEST_SIM)
-  parmap::test::sim_backend sim;
-  parmap::test::fault_injector faults(sim);
-  use_backend use(faults);
-  env_var m("PARMAP_GPU_MIN_ELEMENTS", "0");
-  const auto x = iota_floats(50000);
-  const auto original = x;
-  parmap::report r;
-  for (auto* flag :
-       {&faults.fail_allocate, &faults.fail_upload, &faults.fail_launch, &faults.fail_download}) {
-    flag->store(true);
-    const auto y = parmap::map(parmap::ops::square, x, {.out_report = &r});
-    EXPECT_EQ(r.used, backend::cpu);
-    EXPECT_TRUE(contains(r.reason, "GPU failed")) << r.reason;
-    EXPECT_TRUE(contains(r.reason, "injected fault")) << r.reason;
-    EXPECT_EQ(y[49999], 49999.0F * 49999.0F);
-    EXPECT_EQ(sim.live_allocations(), 0U);
-
-    flag->store(true);
-    EXPECT_THROW((void)parmap::map(parmap::ops::square, x, {.where = backend::gpu}),
-                 parmap::gpu_error);
-    EXPECT_EQ(sim.live_allocations(), 0U);
-    EXPECT_EQ(x, original);
-  }
-#else
-  GTEST_SKIP() << "needs the simulated GPU";
-#endif
-}
-
 TEST_F(Dispatch, AutomaticEstimatesWhenAGpuIsPresent) {
 #if defined(PARMAP_TEST_SIM)
   parmap::test::sim_backend sim;

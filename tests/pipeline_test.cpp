@@ -10,19 +10,12 @@
 #include <vector>
 
 #include "parmap/parmap.hpp"
+#include "support/fault_checks.hpp"
 #include "support/sim_backend.hpp"
 
 namespace {
 
 using parmap::backend;
-using parmap::detail::device_job;
-using parmap::detail::memory_kind;
-using parmap::detail::pipeline_chunk;
-
-device_job host_job(std::size_t n, std::size_t size) {
-  return {nullptr, nullptr, n, size, size, memory_kind::host, memory_kind::host, nullptr, nullptr};
-}
-
 std::vector<float> values(std::size_t n) {
   std::vector<float> v(n);
   for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<float>(i % 10007) - 5000.0F;
@@ -39,21 +32,16 @@ std::vector<float> values(std::size_t n) {
   return ::testing::AssertionSuccess();
 }
 
-TEST(PipelineChunk, FollowsTheLimits) {
-  const std::size_t unlimited = static_cast<std::size_t>(-1);
-  // 32 MiB per buffer at most.
-  EXPECT_EQ(pipeline_chunk(host_job(std::size_t{1} << 30, 4), unlimited), std::size_t{8} << 20);
-  EXPECT_EQ(pipeline_chunk(host_job(std::size_t{1} << 30, 8), unlimited), std::size_t{4} << 20);
-  // Never more than the job.
-  EXPECT_EQ(pipeline_chunk(host_job(1000, 4), unlimited), 1000U);
-  // Half the free memory over 3 slots of in + out buffers: 6 MiB / (3 * 8 B).
-  EXPECT_EQ(pipeline_chunk(host_job(std::size_t{1} << 30, 4), std::size_t{12} << 20), std::size_t{1} << 18);
-  // At least 1024 elements, however little is free.
-  EXPECT_EQ(pipeline_chunk(host_job(std::size_t{1} << 30, 4), 100), 1024U);
-  // Data already on the device needs no buffer on that side.
-  device_job half = host_job(std::size_t{1} << 30, 4);
-  half.in_kind = memory_kind::device;
-  EXPECT_EQ(pipeline_chunk(half, std::size_t{12} << 20), std::size_t{1} << 19);
+TEST(StagingSlotBytes, FollowsTheLimits) {
+  using parmap::detail::staging_slot_bytes;
+  // 32 MiB at most, however large the GPU.
+  EXPECT_EQ(staging_slot_bytes(static_cast<std::size_t>(-1)), std::size_t{32} << 20);
+  EXPECT_EQ(staging_slot_bytes(std::size_t{140} << 30), std::size_t{32} << 20);
+  // A quarter of the free memory over the pool's 12 device buffers.
+  EXPECT_EQ(staging_slot_bytes(std::size_t{12} << 20), std::size_t{256} << 10);
+  // At least 4 KiB, however little is free; always a multiple of 256 bytes.
+  EXPECT_EQ(staging_slot_bytes(100), std::size_t{4} << 10);
+  EXPECT_EQ(staging_slot_bytes((std::size_t{12} << 20) + 4800) % 256, 0U);
 }
 
 #if defined(PARMAP_TEST_SIM)
@@ -65,15 +53,14 @@ class SimPipeline : public ::testing::Test {
   parmap::test::sim_backend sim_;
 };
 
-// A "GPU" with 64 KiB free: 1365-element chunks of floats. Jobs that do not
-// fit in half of it (here from 4096 floats) or move 8 MiB or more go through
-// the pipeline; every size around the chunk boundaries, in every residency,
-// matches the reference, with inputs up to 170 times the device memory.
+// A "GPU" with 384 KiB free: 8 KiB slots, 2048-float chunks. Every size
+// around the chunk boundaries, in every residency, matches the reference,
+// with inputs up to 80 times the device memory.
 TEST_F(SimPipeline, ChunkBoundariesAndInputsLargerThanTheGpu) {
   const parmap::test::use_backend use(sim_);
-  sim_.free_bytes = std::size_t{64} << 10;
-  const std::size_t chunk = pipeline_chunk(host_job(std::size_t{1} << 30, 4), sim_.free_bytes);
-  ASSERT_EQ(chunk, (std::size_t{64} << 10) / 2 / (3 * 8));
+  sim_.free_bytes = std::size_t{384} << 10;
+  const std::size_t chunk = parmap::detail::staging_slot_bytes(sim_.free_bytes) / sizeof(float);
+  ASSERT_EQ(chunk, 2048U);
   for (const std::size_t n : {4 * chunk - 1, 4 * chunk, 4 * chunk + 1, 7 * chunk, 16 * chunk + 7,
                               1000 * chunk + 3}) {
     SCOPED_TRACE("n = " + std::to_string(n));
@@ -101,11 +88,15 @@ TEST_F(SimPipeline, ChunkBoundariesAndInputsLargerThanTheGpu) {
     parmap::map(parmap::ops::square, std::span<const float>(e.span()), std::span<float>(back));
     EXPECT_TRUE(squared(x, back));
   }
+  // The staging slots stay for the next job until they are released.
+  EXPECT_EQ(sim_.live_allocations(), 2U * parmap::detail::staging_usage().slots);
+  EXPECT_GT(parmap::release_cached_memory(), 0U);
   EXPECT_EQ(sim_.live_allocations(), 0U);
+  EXPECT_EQ(sim_.pinned_live.load(), 0);
 }
 
-// Allocations above 256 KiB fail: the pipeline halves its chunks until they fit.
-TEST_F(SimPipeline, OutOfMemoryShrinksTheChunks) {
+// Allocations above 256 KiB fail: the pool halves its slots until they fit.
+TEST_F(SimPipeline, OutOfMemoryShrinksTheSlots) {
   const parmap::test::use_backend use(sim_);
   sim_.max_allocation = std::size_t{256} << 10;
   const auto x = values(std::size_t{3} << 20);
@@ -115,9 +106,10 @@ TEST_F(SimPipeline, OutOfMemoryShrinksTheChunks) {
   EXPECT_TRUE(squared(x, y));
   EXPECT_LE(sim_.largest_launch.load() * sizeof(float), sim_.max_allocation.load());
   EXPECT_GE(sim_.largest_launch.load() * sizeof(float) * 2, sim_.max_allocation.load());
+  parmap::release_cached_memory();
   EXPECT_EQ(sim_.live_allocations(), 0U);
 
-  // Not even 1024 elements fit: automatic mode runs on the CPU, forced gpu throws.
+  // Not even the smallest slot (4 KiB) fits: automatic mode runs on the CPU, forced gpu throws.
   sim_.max_allocation = 1000;
   const auto z = parmap::map(parmap::ops::square, x, {.out_report = &r});
   EXPECT_EQ(r.used, backend::cpu);
@@ -125,44 +117,36 @@ TEST_F(SimPipeline, OutOfMemoryShrinksTheChunks) {
   EXPECT_TRUE(squared(x, z));
   EXPECT_THROW((void)parmap::map(parmap::ops::square, x, {.where = backend::gpu}), parmap::gpu_error);
   EXPECT_EQ(sim_.live_allocations(), 0U);
+  EXPECT_EQ(parmap::detail::staging_usage().slots, 0);
 }
 
-// Faults after some chunks went through.
+// Faults after some chunks went through (1 MiB free: 21 KiB slots, 193 chunks).
 TEST_F(SimPipeline, FaultsInTheMiddle) {
   parmap::test::fault_injector faults(sim_);
   const parmap::test::use_backend use(faults);
   sim_.free_bytes = std::size_t{1} << 20;
-  const auto x = values(std::size_t{1} << 20);  // 24 chunks
-  for (auto* flag : {&faults.fail_upload, &faults.fail_launch, &faults.fail_download}) {
-    // Out of place: automatic mode redoes the map on the CPU from the intact input.
-    faults.pass_first = 5;
-    flag->store(true);
-    parmap::report r;
-    const auto y = parmap::map(parmap::ops::square, x, {.out_report = &r});
-    EXPECT_EQ(r.used, backend::cpu);
-    EXPECT_TRUE(contains(r.reason, "injected fault")) << r.reason;
-    EXPECT_TRUE(squared(x, y));
-    EXPECT_EQ(faults.live.load(), 0);
-    EXPECT_EQ(sim_.live_allocations(), 0U);
-  }
-  // In place, failing before any result was copied back: redone on the CPU, squared once.
-  faults.pass_first = 0;
-  faults.fail_upload = true;
-  std::vector<float> z = x;
-  parmap::map_inplace(parmap::ops::square, z);
-  EXPECT_TRUE(squared(x, z));
-  // In place, failing after results were copied back: gpu_error even in automatic mode.
-  faults.pass_first = 6;
-  faults.fail_download = true;
-  std::vector<float> w = x;
-  try {
-    parmap::map_inplace(parmap::ops::square, w);
-    FAIL() << "no exception";
-  } catch (const parmap::gpu_error& e) {
-    EXPECT_TRUE(contains(e.what(), "not retried on the CPU")) << e.what();
-  }
-  EXPECT_EQ(faults.live.load(), 0);
+  parmap::test::check_faults_mid_pipeline(faults, std::size_t{1} << 20);
   EXPECT_EQ(sim_.live_allocations(), 0U);
+  EXPECT_EQ(sim_.pinned_live.load(), 0);
+}
+
+// Every kind of fault, the same check as GpuFaults.InjectedFaults* on a real GPU.
+TEST_F(SimPipeline, InjectedFaultsFallBackOrThrowAndLeakNothing) {
+  parmap::test::fault_injector faults(sim_);
+  const parmap::test::use_backend use(faults);
+  parmap::test::check_injected_faults(faults, (std::size_t{1} << 22) + 3);
+  EXPECT_EQ(sim_.live_allocations(), 0U);
+}
+
+// 3 MiB free: 64 KiB slots. 300 distinct sizes, then 8 concurrent callers:
+// a bounded number of allocations, all given back by release_cached_memory().
+TEST_F(SimPipeline, ManySizesAndConcurrentCallersUseABoundedPool) {
+  parmap::test::fault_injector counted(sim_);
+  const parmap::test::use_backend use(counted);
+  sim_.free_bytes = std::size_t{3} << 20;
+  parmap::test::check_staging_bounded(counted);
+  EXPECT_EQ(sim_.live_allocations(), 0U);
+  EXPECT_EQ(sim_.pinned_live.load(), 0);
 }
 #endif
 
@@ -180,6 +164,14 @@ TEST(GpuPipeline, ChunkBoundariesOnTheGpu) {
     parmap::map_inplace(parmap::ops::square, z, {.where = backend::gpu});
     EXPECT_TRUE(squared(x, z));
   }
+}
+
+// The real backend under a counting wrapper: the same bound as on the simulated GPU.
+TEST(GpuPipeline, ManySizesAndConcurrentCallersUseABoundedPool) {
+  if (!parmap::gpu_available()) GTEST_SKIP() << "no GPU: " << parmap::gpu_description();
+  parmap::test::fault_injector counted(parmap::detail::current_device_backend());
+  const parmap::test::use_backend use(counted);
+  parmap::test::check_staging_bounded(counted);
 }
 
 }  // namespace

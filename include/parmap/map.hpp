@@ -16,6 +16,8 @@
 #include "detail/catalogue.hpp"
 #include "detail/cpu_loop.hpp"
 #include "detail/device_backend.hpp"
+#include "detail/gpu_state.hpp"
+#include "detail/pipeline.hpp"
 #include "detail/dispatch.hpp"
 #include "detail/profile.hpp"
 #include "detail/progress.hpp"
@@ -59,17 +61,18 @@ void user_kernel(const void* in, void* out, std::size_t n, void* stream, const v
 
 template <class F, class T, class U>
 void run_gpu(const F& f, const T* in, U* out, std::size_t n, const decision& d) {
-  auto& b = current_device_backend();
+  staging_pool& pool = current_staging_pool();
+  device_backend& b = pool.backend();
   device_job job{in, out, n, sizeof(T), sizeof(U), d.in_kind, d.out_kind, nullptr, nullptr};
   if constexpr (catalogue_op<F, T, U>) {
     const op_call c = make_op_call<T>(f);
     job.kernel = b.catalogue();
     job.ctx = &c;
-    run_device_job(b, job);
+    run_device_job(pool, job);
   } else {
     job.kernel = &user_kernel<F, T, U>;
     job.ctx = &f;
-    run_device_job(b, job);
+    run_device_job(pool, job);
   }
 }
 
@@ -153,8 +156,8 @@ void execute(const F& f, std::span<const T> in, U* out, const options& opt) {
                 "(it is called concurrently; mutable lambdas are not accepted)");
   call_info call;
   call.n = in.size();
-  call.in_size = sizeof(T);
-  call.out_size = sizeof(U);
+  call.in_elem_bytes = sizeof(T);
+  call.out_elem_bytes = sizeof(U);
   call.kind = kind_of<F>();
   call.gpu_kernel = has_gpu_impl<F, T, U>;
   call.cost = cost_of_callable<F>();

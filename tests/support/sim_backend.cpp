@@ -36,18 +36,31 @@ void sim_backend::deallocate(void* p) noexcept {
   std::free(p);
 }
 
-void sim_backend::upload(void* dst, const void* src, std::size_t bytes) {
+void* sim_backend::allocate_pinned(std::size_t bytes) {
+  void* p = std::malloc(bytes == 0 ? 1 : bytes);
+  if (p == nullptr) throw gpu_error("parmap: pinned allocation failed (out of memory)", 2);
+  ++pinned_live;
+  return p;
+}
+
+void sim_backend::deallocate_pinned(void* p) noexcept {
+  if (p == nullptr) return;
+  --pinned_live;
+  std::free(p);
+}
+
+void sim_backend::upload_async(void* dst, const void* src, std::size_t bytes, void*) {
   ++uploads;
   std::memcpy(dst, src, bytes);
 }
 
-void sim_backend::download(void* dst, const void* src, std::size_t bytes) {
+void sim_backend::download_async(void* dst, const void* src, std::size_t bytes, void*) {
   ++downloads;
   std::memcpy(dst, src, bytes);
 }
 
-void sim_backend::launch(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
-                         const void* ctx) {
+void sim_backend::launch_async(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
+                               const void* ctx, void*) {
   ++launches;
   std::size_t seen = largest_launch.load();
   while (n > seen && !largest_launch.compare_exchange_weak(seen, n)) {

@@ -10,7 +10,7 @@
 #include <mutex>
 #include <string>
 
-#include "parmap/detail/device_backend.hpp"
+#include "parmap/detail/gpu_state.hpp"
 
 namespace parmap::test {
 
@@ -18,19 +18,26 @@ class sim_backend final : public detail::device_backend {
  public:
   const detail::probe_result& probe() override { return probe_; }
   detail::memory_kind locate(const void* p) override;
+  detail::device_kernel catalogue() override;
   void* allocate(std::size_t bytes) override;
   void deallocate(void* p) noexcept override;
-  void upload(void* dst, const void* src, std::size_t bytes) override;
-  void download(void* dst, const void* src, std::size_t bytes) override;
-  void launch(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
-              const void* ctx) override;
-  detail::device_kernel catalogue() override;
-
+  void* allocate_pinned(std::size_t bytes) override;
+  void deallocate_pinned(void* p) noexcept override;
   std::size_t free_memory() override { return free_bytes.load(); }
+  // Work runs at once, so there is one stream (null) and nothing to wait for.
+  void* create_stream() override { return nullptr; }
+  void destroy_stream(void*) noexcept override {}
+  void upload_async(void* dst, const void* src, std::size_t bytes, void* stream) override;
+  void download_async(void* dst, const void* src, std::size_t bytes, void* stream) override;
+  void launch_async(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
+                    const void* ctx, void* stream) override;
+  void synchronize(void*) override {}
 
   std::atomic<int> launches{0};
   std::atomic<int> uploads{0};
   std::atomic<int> downloads{0};
+  std::atomic<long> pinned_live{0};
+  // Device blocks allocated and not freed.
   [[nodiscard]] std::size_t live_allocations() const;
   // A small GPU: what free_memory() reports, and allocations above
   // max_allocation fail as out of memory.
@@ -44,25 +51,24 @@ class sim_backend final : public detail::device_backend {
   std::map<const unsigned char*, std::size_t> blocks_;
 };
 
-// Forwards to `inner`, except that the next call of a kind whose flag is set
-// throws gpu_error ("injected fault") instead of reaching it. Counts the
-// allocations it handed out and has not had back.
+// Forwards to `inner` and counts the allocations that reach it. While a
+// kind's flag is set, calls of that kind throw gpu_error ("injected fault")
+// instead of reaching it, after the first pass_first of them: a fault stays
+// until the test clears it, as a full or broken device would.
 class fault_injector final : public detail::device_backend {
  public:
   explicit fault_injector(detail::device_backend& inner) : inner_(inner) {}
   const detail::probe_result& probe() override { return inner_.probe(); }
   detail::memory_kind locate(const void* p) override { return inner_.locate(p); }
-  void* allocate(std::size_t bytes) override;
-  void deallocate(void* p) noexcept override;
-  void upload(void* dst, const void* src, std::size_t bytes) override;
-  void download(void* dst, const void* src, std::size_t bytes) override;
-  void launch(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
-              const void* ctx) override;
   detail::device_kernel catalogue() override { return inner_.catalogue(); }
   int device_count() override { return inner_.device_count(); }
   void use_device(int index) override { inner_.use_device(index); }
-  void* allocate_pinned(std::size_t bytes) override { return inner_.allocate_pinned(bytes); }
-  void deallocate_pinned(void* p) noexcept override { inner_.deallocate_pinned(p); }
+  void* allocate(std::size_t bytes) override;
+  void deallocate(void* p) noexcept override;
+  void* allocate_pinned(std::size_t bytes) override;
+  void deallocate_pinned(void* p) noexcept override;
+  std::size_t free_memory() override { return inner_.free_memory(); }
+  void trim_memory_pool() noexcept override { inner_.trim_memory_pool(); }
   void* create_stream() override { return inner_.create_stream(); }
   void destroy_stream(void* stream) noexcept override { inner_.destroy_stream(stream); }
   void upload_async(void* dst, const void* src, std::size_t bytes, void* stream) override;
@@ -70,15 +76,21 @@ class fault_injector final : public detail::device_backend {
   void launch_async(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
                     const void* ctx, void* stream) override;
   void synchronize(void* stream) override { inner_.synchronize(stream); }
-  std::size_t free_memory() override { return inner_.free_memory(); }
 
-  std::atomic<bool> fail_allocate{false};
+  // Clears every fault and pass_first.
+  void clear() noexcept;
+
+  std::atomic<bool> fail_allocate{false};  // device and pinned allocations
   std::atomic<bool> fail_upload{false};
   std::atomic<bool> fail_launch{false};
   std::atomic<bool> fail_download{false};
-  std::atomic<long> live{0};  // allocations not yet freed
-  // Calls of a flagged kind that still succeed before the fault (0: the next fails).
+  // Calls of a flagged kind that still succeed before the faults start.
   std::atomic<int> pass_first{0};
+
+  std::atomic<long> live{0};               // device allocations not yet freed
+  std::atomic<long> pinned_live{0};        // pinned allocations not yet freed
+  std::atomic<long> allocations{0};        // device allocations that reached inner
+  std::atomic<long> pinned_allocations{0};  // pinned allocations that reached inner
 
  private:
   void maybe_fail(std::atomic<bool>& flag, const char* what);
@@ -90,12 +102,18 @@ class absent_backend final : public detail::device_backend {
   explicit absent_backend(std::string why) : probe_{false, std::move(why)} {}
   const detail::probe_result& probe() override { return probe_; }
   detail::memory_kind locate(const void*) override { return detail::memory_kind::host; }
+  detail::device_kernel catalogue() override;
   void* allocate(std::size_t) override;
   void deallocate(void*) noexcept override {}
-  void upload(void*, const void*, std::size_t) override;
-  void download(void*, const void*, std::size_t) override;
-  void launch(detail::device_kernel, const void*, void*, std::size_t, const void*) override;
-  detail::device_kernel catalogue() override;
+  void* allocate_pinned(std::size_t) override;
+  void deallocate_pinned(void*) noexcept override {}
+  std::size_t free_memory() override { return 0; }
+  void* create_stream() override;
+  void destroy_stream(void*) noexcept override {}
+  void upload_async(void*, const void*, std::size_t, void*) override;
+  void download_async(void*, const void*, std::size_t, void*) override;
+  void launch_async(detail::device_kernel, const void*, void*, std::size_t, const void*, void*) override;
+  void synchronize(void*) override;
 
  private:
   detail::probe_result probe_;

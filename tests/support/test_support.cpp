@@ -15,28 +15,39 @@ namespace {
   throw backend_unavailable("parmap: " + p.description);
 }
 }  // namespace
+detail::device_kernel absent_backend::catalogue() { absent(probe_); }
 void* absent_backend::allocate(std::size_t) { absent(probe_); }
-void absent_backend::upload(void*, const void*, std::size_t) { absent(probe_); }
-void absent_backend::download(void*, const void*, std::size_t) { absent(probe_); }
-void absent_backend::launch(detail::device_kernel, const void*, void*, std::size_t, const void*) {
+void* absent_backend::allocate_pinned(std::size_t) { absent(probe_); }
+void* absent_backend::create_stream() { absent(probe_); }
+void absent_backend::upload_async(void*, const void*, std::size_t, void*) { absent(probe_); }
+void absent_backend::download_async(void*, const void*, std::size_t, void*) { absent(probe_); }
+void absent_backend::launch_async(detail::device_kernel, const void*, void*, std::size_t, const void*,
+                                  void*) {
   absent(probe_);
 }
-detail::device_kernel absent_backend::catalogue() { absent(probe_); }
+void absent_backend::synchronize(void*) { absent(probe_); }
 
 void fault_injector::maybe_fail(std::atomic<bool>& flag, const char* what) {
   if (!flag.load()) return;
-  if (pass_first.load() > 0) {
-    --pass_first;
-    return;
+  int pass = pass_first.load();
+  while (pass > 0) {
+    if (pass_first.compare_exchange_weak(pass, pass - 1)) return;
   }
-  if (flag.exchange(false)) {
-    throw gpu_error(std::string("parmap: ") + what + " failed (injected fault)", 2);
-  }
+  throw gpu_error(std::string("parmap: ") + what + " failed (injected fault)", 2);
+}
+
+void fault_injector::clear() noexcept {
+  fail_allocate = false;
+  fail_upload = false;
+  fail_launch = false;
+  fail_download = false;
+  pass_first = 0;
 }
 
 void* fault_injector::allocate(std::size_t bytes) {
   maybe_fail(fail_allocate, "device allocation");
   void* p = inner_.allocate(bytes);
+  ++allocations;
   ++live;
   return p;
 }
@@ -47,20 +58,18 @@ void fault_injector::deallocate(void* p) noexcept {
   inner_.deallocate(p);
 }
 
-void fault_injector::upload(void* dst, const void* src, std::size_t bytes) {
-  maybe_fail(fail_upload, "host-to-device copy");
-  inner_.upload(dst, src, bytes);
+void* fault_injector::allocate_pinned(std::size_t bytes) {
+  maybe_fail(fail_allocate, "pinned allocation");
+  void* p = inner_.allocate_pinned(bytes);
+  ++pinned_allocations;
+  ++pinned_live;
+  return p;
 }
 
-void fault_injector::download(void* dst, const void* src, std::size_t bytes) {
-  maybe_fail(fail_download, "device-to-host copy");
-  inner_.download(dst, src, bytes);
-}
-
-void fault_injector::launch(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
-                            const void* ctx) {
-  maybe_fail(fail_launch, "kernel launch");
-  inner_.launch(kernel, in, out, n, ctx);
+void fault_injector::deallocate_pinned(void* p) noexcept {
+  if (p == nullptr) return;
+  --pinned_live;
+  inner_.deallocate_pinned(p);
 }
 
 void fault_injector::upload_async(void* dst, const void* src, std::size_t bytes, void* stream) {

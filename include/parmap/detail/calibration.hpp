@@ -32,8 +32,8 @@ struct estimate {
   double cpu = 0;
   double gpu = 0;
 };
-estimate estimate_call(const calibration& c, std::size_t n, std::size_t in_size,
-                       std::size_t out_size, cost_class cost, int threads, bool in_on_gpu,
+estimate estimate_call(const calibration& c, std::size_t n, std::size_t in_elem_bytes,
+                       std::size_t out_elem_bytes, cost_class cost, int threads, bool in_on_gpu,
                        bool out_on_gpu) noexcept;
 
 // The machine's key for `b` (the backend in use).

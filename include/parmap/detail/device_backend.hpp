@@ -1,8 +1,12 @@
 // The small C++ interface behind which all CUDA lives (kernels/). Host code
 // and headers see only this; a CPU-only build installs a backend that has no
 // device, and tests may install a fake one (e.g. a "GPU" made of Thrust's
-// OpenMP device system) to exercise the dispatcher and the staging logic on
+// OpenMP device system) to exercise the dispatcher and the staging pipeline on
 // machines without a GPU.
+//
+// The virtuals are the stream primitives (allocation, streams, asynchronous
+// copies and launches, synchronisation); the synchronous forms are
+// non-virtual wrappers over them, so every backend has one way to do each.
 #pragma once
 
 #include <cstddef>
@@ -24,17 +28,14 @@ struct probe_result {
 
 class device_backend {
  public:
+  device_backend() = default;
+  device_backend(const device_backend&) = delete;
+  device_backend& operator=(const device_backend&) = delete;
   virtual ~device_backend() = default;
+
   // Cached and thread-safe.
   virtual const probe_result& probe() = 0;
   virtual memory_kind locate(const void* p) = 0;
-  virtual void* allocate(std::size_t bytes) = 0;
-  virtual void deallocate(void* p) noexcept = 0;
-  virtual void upload(void* device_dst, const void* host_src, std::size_t bytes) = 0;
-  virtual void download(void* host_dst, const void* device_src, std::size_t bytes) = 0;
-  // Runs kernel(in, out, n, stream, ctx) and waits for it; throws gpu_error.
-  virtual void launch(device_kernel kernel, const void* in, void* out, std::size_t n,
-                      const void* ctx) = 0;
   // The precompiled op catalogue; ctx is a const op_call*.
   virtual device_kernel catalogue() = 0;
   // GPUs this process can see (0 without one).
@@ -42,38 +43,51 @@ class device_backend {
   // Makes GPU `index` (< device_count()) the calling thread's device.
   virtual void use_device(int index) { (void)index; }
 
-  // The overlapped pipeline for host data (run_device_job). The defaults run
-  // each step at once, for backends without streams (tests).
-  // Page-locked host memory for staging copies, from a reused pool where the
-  // backend has one (default: heap memory). Throws gpu_error.
-  virtual void* allocate_pinned(std::size_t bytes);
-  virtual void deallocate_pinned(void* p) noexcept;
-  // An independent, ordered queue of work (default: none).
-  virtual void* create_stream() { return nullptr; }
-  virtual void destroy_stream(void* stream) noexcept { (void)stream; }
-  // Enqueue on `stream`; the pointers must stay valid until synchronize(stream).
-  virtual void upload_async(void* device_dst, const void* host_src, std::size_t bytes, void* stream) {
-    (void)stream;
-    upload(device_dst, host_src, bytes);
-  }
-  virtual void download_async(void* host_dst, const void* device_src, std::size_t bytes, void* stream) {
-    (void)stream;
-    download(host_dst, device_src, bytes);
-  }
+  // Memory. Device memory; page-locked host memory for staging copies. Both
+  // throw gpu_error (out of memory: code 2 or the CUDA code).
+  virtual void* allocate(std::size_t bytes) = 0;
+  virtual void deallocate(void* p) noexcept = 0;
+  virtual void* allocate_pinned(std::size_t bytes) = 0;
+  virtual void deallocate_pinned(void* p) noexcept = 0;
+  // Device memory a job may still allocate, in bytes.
+  virtual std::size_t free_memory() = 0;
+  // Gives memory that the backend keeps for reuse (CUDA: the stream-ordered
+  // pool's unused reservation) back to the system. Starts nothing.
+  virtual void trim_memory_pool() noexcept {}
+
+  // Streams: independent, ordered queues of work. A null stream is the
+  // calling thread's default stream. Enqueued pointers must stay valid until
+  // synchronize(stream) returns.
+  virtual void* create_stream() = 0;
+  virtual void destroy_stream(void* stream) noexcept = 0;
+  virtual void upload_async(void* device_dst, const void* host_src, std::size_t bytes, void* stream) = 0;
+  virtual void download_async(void* host_dst, const void* device_src, std::size_t bytes, void* stream) = 0;
   virtual void launch_async(device_kernel kernel, const void* in, void* out, std::size_t n,
-                            const void* ctx, void* stream) {
-    (void)stream;
-    launch(kernel, in, out, n, ctx);
-  }
+                            const void* ctx, void* stream) = 0;
   // Waits for everything enqueued on `stream`; throws gpu_error for a failure in it.
-  virtual void synchronize(void* stream) { (void)stream; }
-  // Device memory a job may still allocate, in bytes (default: no limit).
-  virtual std::size_t free_memory() { return static_cast<std::size_t>(-1); }
+  virtual void synchronize(void* stream) = 0;
+
+  // Synchronous forms, on the calling thread's default stream.
+  void upload(void* device_dst, const void* host_src, std::size_t bytes) {
+    upload_async(device_dst, host_src, bytes, nullptr);
+    synchronize(nullptr);
+  }
+  void download(void* host_dst, const void* device_src, std::size_t bytes) {
+    download_async(host_dst, device_src, bytes, nullptr);
+    synchronize(nullptr);
+  }
+  void launch(device_kernel kernel, const void* in, void* out, std::size_t n, const void* ctx) {
+    launch_async(kernel, in, out, n, ctx, nullptr);
+    synchronize(nullptr);
+  }
 };
 
+// The build's own backend: kernels/cuda_backend.cpp in CUDA builds,
+// host/no_device_backend.cpp otherwise.
+device_backend& default_device_backend() noexcept;
 
 // Memory from a backend for the guard's lifetime: device memory, or pinned
-// host memory for staging.
+// host memory.
 class backend_block {
  public:
   enum class kind : unsigned char { device, pinned };
@@ -96,46 +110,4 @@ class backend_block {
   void* p_;
 };
 
-// The backend in use: the CUDA one in CUDA builds, a no-device one otherwise,
-// or whatever a test installed.
-device_backend& current_device_backend() noexcept;
-// Installs b (nullptr: the build's default) and returns the previous one.
-// Not thread-safe with respect to running maps; for tests.
-device_backend* set_device_backend(device_backend* b) noexcept;
-
-// One map on the device, whatever the data's residency: host-resident input is
-// copied in, host-resident output copied back, device buffers used in place.
-struct device_job {
-  const void* in;
-  void* out;
-  std::size_t n;
-  std::size_t in_size;   // bytes per input element
-  std::size_t out_size;  // bytes per output element
-  memory_kind in_kind;
-  memory_kind out_kind;
-  device_kernel kernel;
-  const void* ctx;
-};
-// Host data of at least pipeline_min_bytes (in + out), or more than fits in
-// the device's free memory, goes through the overlapped pipeline: chunks of up
-// to chunk_max_bytes in pipeline_slots streams, each with its own pinned
-// staging and device buffers, so that one chunk's upload, another's transform
-// and a third's download run at once. Smaller jobs copy in, run and copy out.
-inline constexpr std::size_t pipeline_min_bytes = std::size_t{8} << 20;
-inline constexpr std::size_t chunk_max_bytes = std::size_t{32} << 20;
-inline constexpr int pipeline_slots = 3;
-// True when a host-data job moving this many bytes (in + out) is pipelined
-// whatever the free device memory (run_device_job, and the cost model's estimate).
-constexpr bool pipelined_by_size(std::size_t bytes_moved) noexcept {
-  return bytes_moved >= pipeline_min_bytes;
-}
-void run_device_job(device_backend& b, const device_job& job);
-// Elements per chunk of the pipeline for this job and free device memory.
-std::size_t pipeline_chunk(const device_job& job, std::size_t free_bytes) noexcept;
-
-}  // namespace parmap::detail
-
-namespace parmap::detail {
-[[noreturn]] void throw_size_mismatch(const char* what, std::size_t host_n, std::size_t device_n);
-[[noreturn]] void throw_not_host_memory(const char* what);
 }  // namespace parmap::detail

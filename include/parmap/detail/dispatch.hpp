@@ -16,8 +16,8 @@ enum class exec_path : unsigned char { serial, parallel, adaptive, blocking, gpu
 
 struct call_info {
   std::size_t n = 0;
-  std::size_t in_size = 0;   // bytes per input element
-  std::size_t out_size = 0;  // bytes per output element
+  std::size_t in_elem_bytes = 0;   // bytes per input element
+  std::size_t out_elem_bytes = 0;  // bytes per output element
   callable_kind kind = callable_kind::plain;
   bool gpu_kernel = false;  // a GPU implementation exists for these element types
   cost_class cost = cost_class::unknown;

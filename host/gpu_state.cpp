@@ -1,0 +1,84 @@
+// The one owner of the process-wide GPU state: which device backend is in
+// use, and its staging pool. Also the public probe and release calls.
+#include "parmap/detail/gpu_state.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+
+#include "parmap/device.hpp"
+
+namespace parmap::detail {
+namespace {
+
+struct gpu_state {
+  std::atomic<device_backend*> installed{nullptr};
+  std::mutex mutex;                     // guards the two below
+  std::unique_ptr<staging_pool> pool;   // for pool_owner, made on first use
+  device_backend* pool_owner = nullptr;
+  std::once_flag exit_hook;
+};
+
+// Never destroyed, so an exit handler or a late thread still finds it.
+gpu_state& state() noexcept {
+  static auto* s = new gpu_state;
+  return *s;
+}
+
+}  // namespace
+
+device_backend& current_device_backend() noexcept {
+  device_backend* b = state().installed.load(std::memory_order_acquire);
+  return b != nullptr ? *b : default_device_backend();
+}
+
+device_backend* set_device_backend(device_backend* b) noexcept {
+  gpu_state& s = state();
+  const std::lock_guard lock(s.mutex);
+  s.pool.reset();  // frees the slots through the backend that made them, still alive here
+  s.pool_owner = nullptr;
+  return s.installed.exchange(b, std::memory_order_acq_rel);
+}
+
+staging_pool& current_staging_pool() {
+  gpu_state& s = state();
+  device_backend& b = current_device_backend();
+  const std::lock_guard lock(s.mutex);
+  if (s.pool == nullptr || s.pool_owner != &b) {
+    s.pool.reset();
+    s.pool = std::make_unique<staging_pool>(b);
+    s.pool_owner = &b;
+    // Registered after the backend started CUDA, so it runs before the CUDA
+    // runtime's own exit handlers: the memory is freed while it still can be.
+    std::call_once(s.exit_hook, [] { std::atexit([] { (void)parmap::release_cached_memory(); }); });
+  }
+  return *s.pool;
+}
+
+staging_pool::usage staging_usage() noexcept {
+  gpu_state& s = state();
+  const std::lock_guard lock(s.mutex);
+  return s.pool != nullptr ? s.pool->current() : staging_pool::usage{};
+}
+
+}  // namespace parmap::detail
+
+namespace parmap {
+
+bool gpu_available() { return detail::current_device_backend().probe().available; }
+
+std::string gpu_description() { return detail::current_device_backend().probe().description; }
+
+std::size_t release_cached_memory() noexcept {
+  auto& s = detail::state();
+  std::size_t freed = 0;
+  {
+    const std::lock_guard lock(s.mutex);
+    if (s.pool != nullptr) freed = s.pool->release_idle();
+  }
+  detail::current_device_backend().trim_memory_pool();
+  return freed;
+}
+
+}  // namespace parmap

@@ -1,0 +1,115 @@
+// One map on the device: in place for device data, through the staging
+// pool's slots for host data (see pipeline.hpp).
+#include "parmap/detail/pipeline.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "parmap/config.hpp"
+#include "parmap/detail/profile.hpp"
+#include "parmap/detail/staging.hpp"
+#include "parmap/errors.hpp"
+
+namespace parmap::detail {
+namespace {
+
+// Copies between the caller's memory and a pinned buffer, on the OpenMP
+// threads for large ones (one thread cannot keep up with a PCIe link).
+void parallel_copy(void* dst, const void* src, std::size_t bytes) {
+  constexpr std::size_t block = std::size_t{1} << 20;
+  const std::size_t blocks = (bytes + block - 1) / block;
+  auto* d = static_cast<unsigned char*>(dst);
+  const auto* s = static_cast<const unsigned char*>(src);
+  PARMAP_OMP(parallel for schedule(static) if (blocks > 2))
+  for (std::size_t i = 0; i < blocks; ++i) {
+    const std::size_t off = i * block;
+    std::memcpy(d + off, s + off, std::min(block, bytes - off));
+  }
+}
+
+// A chunk enqueued on a slot whose results are not yet collected.
+struct in_flight {
+  bool pending = false;
+  std::size_t off = 0;
+  std::size_t count = 0;
+};
+
+void run_staged(staging_pool& pool, const device_job& job) {
+  device_backend& b = pool.backend();
+  const bool in_host = job.in_kind == memory_kind::host;
+  const bool out_host = job.out_kind == memory_kind::host;
+  const bool in_place = job.in == job.out;
+  const std::size_t widest = std::max<std::size_t>(1, std::max(job.in_elem_bytes, job.out_elem_bytes));
+  // As many slots as the job has chunks, up to staging_job_slots.
+  const std::size_t hint = pool.slot_bytes() != 0 ? pool.slot_bytes() : staging_slot_max_bytes;
+  const std::size_t chunks_hint = (job.n * widest + hint - 1) / hint;
+  staging_pool::lease lease = pool.acquire(static_cast<int>(std::min<std::size_t>(staging_job_slots, chunks_hint)));
+  const auto& slots = lease.slots();
+  const std::size_t chunk = lease.bytes() / widest;
+  std::vector<in_flight> flight(slots.size());
+
+  const auto* in = static_cast<const unsigned char*>(job.in);
+  auto* out = static_cast<unsigned char*>(job.out);
+  bool wrote = false;  // results already copied into the caller's buffer
+  // Waits for slot i's chunk and copies its results to the caller.
+  auto collect = [&](std::size_t i) {
+    in_flight& f = flight[i];
+    if (!f.pending) return;
+    f.pending = false;
+    b.synchronize(slots[i]->stream);
+    if (out_host) {
+      const profile_range range([&] { return "copy out " + std::to_string(f.count) + " elements"; });
+      wrote = true;
+      parallel_copy(out + f.off * job.out_elem_bytes, slots[i]->pinned, f.count * job.out_elem_bytes);
+    }
+  };
+  try {
+    std::size_t k = 0;
+    for (std::size_t off = 0; off < job.n; off += chunk, ++k) {
+      const std::size_t i = k % slots.size();
+      const staging_slot& s = *slots[i];
+      collect(i);  // the slot's previous chunk
+      const std::size_t count = std::min(chunk, job.n - off);
+      const void* d_in = in_host ? s.device_in : in + off * job.in_elem_bytes;
+      void* d_out = out_host ? s.device_out : out + off * job.out_elem_bytes;
+      if (in_host) {
+        const profile_range range([&] { return "H2D " + std::to_string(count) + " elements"; });
+        parallel_copy(s.pinned, in + off * job.in_elem_bytes, count * job.in_elem_bytes);
+        b.upload_async(s.device_in, s.pinned, count * job.in_elem_bytes, s.stream);
+      }
+      b.launch_async(job.kernel, d_in, d_out, count, job.ctx, s.stream);
+      // The upload from s.pinned precedes this download in the stream's order.
+      if (out_host) b.download_async(s.pinned, d_out, count * job.out_elem_bytes, s.stream);
+      flight[i] = {true, off, count};
+    }
+    for (std::size_t j = 0; j < slots.size(); ++j) collect((k + j) % slots.size());  // oldest first
+  } catch (const gpu_error& e) {
+    lease.discard();
+    if (in_place && wrote) {
+      throw gpu_error_after_write(std::string(e.what()) +
+                                      " (after part of the in-place data was overwritten: not retried on the CPU)",
+                                  e.code());
+    }
+    throw;
+  } catch (...) {
+    lease.discard();
+    throw;
+  }
+}
+
+}  // namespace
+
+void run_device_job(staging_pool& pool, const device_job& job) {
+  if (job.n == 0) return;
+  device_backend& b = pool.backend();
+  if (job.in_kind == memory_kind::device && job.out_kind == memory_kind::device) {
+    const profile_range range([&] { return "transform n=" + std::to_string(job.n); });
+    b.launch(job.kernel, job.in, job.out, job.n, job.ctx);
+    return;
+  }
+  run_staged(pool, job);
+}
+
+}  // namespace parmap::detail

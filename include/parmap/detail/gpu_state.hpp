@@ -1,0 +1,25 @@
+// The process-wide GPU state and its one owner (host/gpu_state.cpp): the
+// device backend in use and its staging pool. Both are made on first use;
+// the pool's memory is given back by parmap::release_cached_memory() and at
+// process exit (before the CUDA runtime shuts down).
+#pragma once
+
+#include "device_backend.hpp"
+#include "staging.hpp"
+
+namespace parmap::detail {
+
+// The backend in use: the CUDA one in CUDA builds, a no-device one otherwise,
+// or whatever a test installed.
+device_backend& current_device_backend() noexcept;
+// Installs b (nullptr: the build's default) and returns the previous one. The
+// previous backend's staging slots are freed first, through it. Not to be
+// called while maps run; for tests.
+device_backend* set_device_backend(device_backend* b) noexcept;
+// The staging pool of the backend in use (made on first use); its backend()
+// runs the jobs.
+staging_pool& current_staging_pool();
+// The pool's usage, without making one (all zero when there is none).
+staging_pool::usage staging_usage() noexcept;
+
+}  // namespace parmap::detail

@@ -1,0 +1,41 @@
+// One map on the device whatever the data's residency (host/pipeline.cpp).
+// Device-resident data is transformed in place, with no copy. Host-resident
+// data goes through the staging pool's slots in chunks of a slot's size: the
+// upload of one chunk, the transform of another and the download of a third
+// run at once on the slots' streams, and the CPU copies between the caller's
+// memory and a slot's pinned buffer overlap them. A small job is one chunk in
+// one slot, so it too copies from pinned memory.
+#pragma once
+
+#include <cstddef>
+
+#include "device_backend.hpp"
+#include "staging.hpp"
+
+namespace parmap::detail {
+
+struct device_job {
+  const void* in;
+  void* out;
+  std::size_t n;
+  std::size_t in_elem_bytes;   // bytes per input element
+  std::size_t out_elem_bytes;  // bytes per output element
+  memory_kind in_kind;
+  memory_kind out_kind;
+  device_kernel kernel;
+  const void* ctx;
+};
+
+// Host-data jobs moving at least this many bytes (in + out) run at the
+// pipeline's rate in the cost model; smaller ones pay a round trip per chunk.
+inline constexpr std::size_t pipeline_min_bytes = std::size_t{8} << 20;
+constexpr bool pipelined_by_size(std::size_t bytes_moved) noexcept {
+  return bytes_moved >= pipeline_min_bytes;
+}
+
+// Runs the job on the pool's backend, with the pool's slots for host-resident
+// sides. Throws gpu_error; gpu_error_after_write when an in-place map failed
+// after part of the caller's data was overwritten.
+void run_device_job(staging_pool& pool, const device_job& job);
+
+}  // namespace parmap::detail
