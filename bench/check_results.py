@@ -9,7 +9,7 @@ import json
 import math
 import sys
 
-PATHS = {"cpu", "auto", "gpu-device", "gpu-host", "cpu-copy", "cpu-hand", "gpu-d2d", "pcie"}
+PATHS = {"cpu", "auto", "gpu-device", "gpu-host", "cpu-copy", "cpu-hand", "gpu-d2d", "pcie", "duplex"}
 ROW_KEYS = {"op": str, "type": str, "n": int, "path": str, "bytes": (int, float),
             "median_s": (int, float), "min_s": (int, float), "gbps": (int, float)}
 

@@ -105,6 +105,30 @@ double time_pinned_roundtrip(std::size_t bytes, int reps) {
   });
 }
 
+double time_pinned_duplex(std::size_t bytes, int reps) {
+  ensure_scratch(2 * bytes);
+  auto* pinned = static_cast<unsigned char*>(cache.pinned);
+  auto* device = static_cast<unsigned char*>(cache.device);
+  cudaStream_t other{};
+  check(cudaStreamCreateWithFlags(&other, cudaStreamNonBlocking), "cudaStreamCreate");
+  cudaEvent_t fork{};
+  cudaEvent_t join{};
+  check(cudaEventCreateWithFlags(&fork, cudaEventDisableTiming), "cudaEventCreate");
+  check(cudaEventCreateWithFlags(&join, cudaEventDisableTiming), "cudaEventCreate");
+  const double t = time_events(reps, [&](cudaStream_t s) {
+    check(cudaEventRecord(fork, s), "cudaEventRecord");
+    check(cudaStreamWaitEvent(other, fork), "cudaStreamWaitEvent");
+    check(cudaMemcpyAsync(device, pinned, bytes, cudaMemcpyHostToDevice, s), "H2D");
+    check(cudaMemcpyAsync(pinned + bytes, device + bytes, bytes, cudaMemcpyDeviceToHost, other), "D2H");
+    check(cudaEventRecord(join, other), "cudaEventRecord");
+    check(cudaStreamWaitEvent(s, join), "cudaStreamWaitEvent");
+  });
+  (void)cudaEventDestroy(fork);
+  (void)cudaEventDestroy(join);
+  (void)cudaStreamDestroy(other);
+  return t;
+}
+
 double time_catalogue_kernel(const detail::op_call& call, const void* d_in, void* d_out, std::size_t n,
                              int reps) {
   return time_events(reps, [&](cudaStream_t s) {

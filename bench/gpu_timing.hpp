@@ -24,6 +24,9 @@ gpu_machine describe_gpu();
 double time_d2d_copy(void* dst, const void* src, std::size_t bytes, int reps);
 // Pinned host-to-device of `bytes` then device-to-host of `bytes`.
 double time_pinned_roundtrip(std::size_t bytes, int reps);
+// Pinned host-to-device and device-to-host of `bytes` each, at the same time
+// on two streams: the duplex bound max(H2D, D2H) of a pipeline.
+double time_pinned_duplex(std::size_t bytes, int reps);
 // The catalogue's Thrust transform alone, on device pointers.
 double time_catalogue_kernel(const detail::op_call& call, const void* d_in, void* d_out,
                              std::size_t n, int reps);

@@ -10,7 +10,8 @@
 // and the ceilings of the same run, each moving the same bytes (n elements
 // read + n written):
 //   cpu-copy    a parallel memcpy      cpu-hand   a hand-written `omp parallel for simd` loop
-//   gpu-d2d     cudaMemcpyAsync D2D    pcie       pinned H2D + D2H
+//   gpu-d2d     cudaMemcpyAsync D2D    pcie       pinned H2D then D2H
+//   duplex      pinned H2D and D2H at once on two streams: max(H2D, D2H)
 // Reports median and min of the repetitions, GB/s (bytes read + written over
 // the median) and the ratio to the ceiling; a table on stdout, a crossover
 // summary, and --json / --csv files.
@@ -216,6 +217,8 @@ class sweep {
       add("gpu-d2d", {d2d.median, d2d.median});
       const double pcie = parmap::bench::time_pinned_roundtrip(n * sizeof(T), cfg_.reps);
       add("pcie", {pcie, pcie});
+      const double duplex = parmap::bench::time_pinned_duplex(n * sizeof(T), cfg_.reps);
+      add("duplex", {duplex, duplex});
       if (has(cfg_.paths, "gpu-device")) {
         const stats s = time_it(cfg_, [&] { parmap::map(op, din, dout, {.where = parmap::backend::gpu}); });
         auto& r = add("gpu-device", s);

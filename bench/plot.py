@@ -25,7 +25,8 @@ CEILINGS = [
     ("cpu-copy", "ceiling: CPU parallel memcpy", dict(color="tab:blue", linestyle="--")),
     ("cpu-hand", "ceiling: hand-written omp simd loop", dict(color="tab:cyan", linestyle="--")),
     ("gpu-d2d", "ceiling: GPU D2D copy", dict(color="tab:green", linestyle="--")),
-    ("pcie", "ceiling: pinned H2D + D2H", dict(color="tab:orange", linestyle="--")),
+    ("pcie", "ceiling: pinned H2D then D2H", dict(color="tab:orange", linestyle="--")),
+    ("duplex", "ceiling: pinned H2D and D2H at once", dict(color="tab:red", linestyle="--")),
 ]
 
 

@@ -208,16 +208,23 @@ decision decide(const call_info& call, const options& opt) {
       }
       note(d, "n < PARMAP_GPU_MIN_ELEMENTS=", std::to_string(*set.gpu_min_elements), "; ");
     } else {
-      const calibration& cal = machine_calibration(dev, max_threads());
-      const estimate e = estimate_call(cal, call.n, call.in_elem_bytes, call.out_elem_bytes, call.cost,
-                                       d.threads, false, false);
-      if (e.gpu < e.cpu) {
-        d.used = backend::gpu;
-        d.path = exec_path::gpu;
-        if (d.explain) note(d, "estimated gpu ", millis(e.gpu), " vs cpu ", millis(e.cpu), " (", cal.source, ")");
-        return d;
+      const calibration* cal = nullptr;
+      try {
+        cal = &machine_calibration(dev, max_threads());
+      } catch (const gpu_error& e) {  // measuring the GPU failed: nothing cached, CPU this time
+        note(d, "GPU failed while calibrating (", e.what(), "); ");
       }
-      if (d.explain) note(d, "estimated gpu ", millis(e.gpu), " vs cpu ", millis(e.cpu), " (", cal.source, "); ");
+      if (cal != nullptr) {
+        const estimate e = estimate_call(*cal, call.n, call.in_elem_bytes, call.out_elem_bytes, call.cost,
+                                         d.threads, false, false);
+        if (e.gpu < e.cpu) {
+          d.used = backend::gpu;
+          d.path = exec_path::gpu;
+          if (d.explain) note(d, "estimated gpu ", millis(e.gpu), " vs cpu ", millis(e.cpu), " (", cal->source, ")");
+          return d;
+        }
+        if (d.explain) note(d, "estimated gpu ", millis(e.gpu), " vs cpu ", millis(e.cpu), " (", cal->source, "); ");
+      }
     }
   } else if (!d.forced && call.kind != callable_kind::device) {
     note(d, "not a device op; ");

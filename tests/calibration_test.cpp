@@ -141,6 +141,32 @@ TEST_F(CostModelDecisions, DataOnTheGpuStaysThere) {
   EXPECT_EQ(d.to_vector()[63], 4.0F);
 }
 
+// A GPU that fails while it is measured: automatic mode runs on the CPU and
+// says why, caches nothing, and measures again on the next call.
+TEST(CostModelFailure, AGpuFailureWhileCalibratingRunsOnTheCpu) {
+  const env_var min("PARMAP_GPU_MIN_ELEMENTS", nullptr);
+  const env_var backend_env("PARMAP_BACKEND", nullptr);
+  const auto dir = std::filesystem::temp_directory_path() / ("parmap-calfail-" + std::to_string(::getpid()));
+  const env_var xdg("XDG_CACHE_HOME", dir.c_str());
+  parmap::test::sim_backend sim("simulated GPU that fails while calibrating");
+  parmap::test::fault_injector faults(sim);
+  const parmap::test::use_backend use(faults);
+  faults.fail_upload = true;
+  const std::vector<float> x(1 << 16, 3.0F);
+  parmap::report r;
+  const auto y = parmap::map(parmap::ops::square, x, {.out_report = &r});
+  EXPECT_EQ(r.used, backend::cpu);
+  EXPECT_TRUE(contains(r.reason, "GPU failed while calibrating")) << r.reason;
+  EXPECT_TRUE(contains(r.reason, "injected fault")) << r.reason;
+  EXPECT_EQ(y[12345], 9.0F);
+  EXPECT_FALSE(std::filesystem::exists(dir / "parmap")) << "a failed calibration was cached";
+  faults.clear();
+  (void)parmap::map(parmap::ops::square, x, {.out_report = &r});
+  EXPECT_TRUE(contains(r.reason, "(measured)")) << r.reason;
+  parmap::release_cached_memory();
+  std::filesystem::remove_all(dir);
+}
+
 // Without a test calibration the dispatcher measures (or loads) the machine's.
 TEST_F(CostModelDecisions, MeasuredOrCachedWhenNoneIsGiven) {
   std::string why;

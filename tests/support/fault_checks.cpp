@@ -31,6 +31,7 @@ std::size_t wrong_squares(std::span<const float> x, std::span<const float> y) {
 }  // namespace
 
 void check_injected_faults(fault_injector& faults, std::size_t n) {
+  const env_var gpu_from_any_size("PARMAP_GPU_MIN_ELEMENTS", "0");  // automatic mode tries the GPU
   const auto x = values(n);
   const auto original = x;
   (void)parmap::map(parmap::ops::square, x, {.where = backend::gpu});  // warm-up: slots made
@@ -75,6 +76,7 @@ void check_injected_faults(fault_injector& faults, std::size_t n) {
 }
 
 void check_faults_mid_pipeline(fault_injector& faults, std::size_t n) {
+  const env_var gpu_from_any_size("PARMAP_GPU_MIN_ELEMENTS", "0");
   const auto x = values(n);
   (void)parmap::map(parmap::ops::square, x, {.where = backend::gpu});  // warm-up: slots made
   const std::size_t chunk = parmap::detail::staging_usage().slot_bytes / sizeof(float);

@@ -16,6 +16,9 @@ namespace parmap::test {
 
 class sim_backend final : public detail::device_backend {
  public:
+  sim_backend() = default;
+  // A "GPU" with its own description: a machine of its own for the calibration.
+  explicit sim_backend(std::string description) : probe_{true, std::move(description)} {}
   const detail::probe_result& probe() override { return probe_; }
   detail::memory_kind locate(const void* p) override;
   detail::device_kernel catalogue() override;
