@@ -57,6 +57,12 @@ double now_seconds() noexcept {
   return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
 }
 
+bool gpu_never_pays(const call_info& call) noexcept {
+  const std::size_t bytes = call.n * (call.in_elem_bytes + call.out_elem_bytes);
+  return bytes < gpu_min_bytes_moved ||
+         (call.cost != cost_class::memory && call.n < serial_threshold(cost_class::transcendental));
+}
+
 std::size_t serial_threshold(cost_class c) noexcept {
   switch (c) {
     case cost_class::memory: return std::size_t{1} << 15;
@@ -138,9 +144,16 @@ decision decide(const call_info& call, const options& opt) {
   const backend where = set.where;
   const std::string& source = set.source;
 
+  // CUDA starts only for work that can use it: the probe runs on first need,
+  // and pointers are asked about only once the driver is in the process
+  // (before that, no GPU memory can exist).
   device_backend& dev = current_device_backend();
-  const probe_result& gpu = dev.probe();
-  if (gpu.available && call.n != 0) {
+  const probe_result* probed = nullptr;
+  auto gpu = [&]() -> const probe_result& {
+    if (probed == nullptr) probed = &dev.probe();
+    return *probed;
+  };
+  if (call.n != 0 && dev.started() && gpu().available) {
     d.in_kind = dev.locate(call.in);
     d.out_kind = dev.locate(call.out);
   }
@@ -157,7 +170,7 @@ decision decide(const call_info& call, const options& opt) {
                                 " with these element types (float, double, int32, int64; same "
                                 "input and output type)");
     }
-    if (!gpu.available) throw backend_unavailable(head + "no GPU is usable: " + gpu.description);
+    if (!gpu().available) throw backend_unavailable(head + "no GPU is usable: " + gpu().description);
     d.used = backend::gpu;
     d.path = exec_path::gpu;
     note(d, "forced by ", source);
@@ -197,8 +210,10 @@ decision decide(const call_info& call, const options& opt) {
   }
 
   if (!d.forced && call.kind == callable_kind::device && call.gpu_kernel) {
-    if (!gpu.available) {
-      note(d, "no usable GPU (", gpu.description, "); ");
+    if (!set.gpu_min_elements && gpu_never_pays(call)) {
+      note(d, "too small for the GPU; ");
+    } else if (!gpu().available) {
+      note(d, "no usable GPU (", gpu().description, "); ");
     } else if (set.gpu_min_elements) {
       if (call.n >= *set.gpu_min_elements) {
         d.used = backend::gpu;

@@ -8,6 +8,7 @@ namespace {
 class no_device final : public device_backend {
  public:
   const probe_result& probe() override { return result_; }
+  bool started() noexcept override { return false; }
   memory_kind locate(const void*) override { return memory_kind::host; }
   device_kernel catalogue() override { unavailable(); }
   void* allocate(std::size_t) override { unavailable(); }

@@ -43,11 +43,9 @@ void run_staged(staging_pool& pool, const device_job& job) {
   const bool in_place = job.in == job.out;
   const std::size_t widest = std::max<std::size_t>(1, std::max(job.in_elem_bytes, job.out_elem_bytes));
   // As many slots as the job has chunks, up to staging_job_slots.
-  const std::size_t hint = pool.slot_bytes() != 0 ? pool.slot_bytes() : staging_slot_max_bytes;
-  const std::size_t chunks_hint = (job.n * widest + hint - 1) / hint;
-  staging_pool::lease lease = pool.acquire(static_cast<int>(std::min<std::size_t>(staging_job_slots, chunks_hint)));
+  staging_pool::lease lease = pool.acquire(pipeline_slots_wanted(job.n * widest));
   const auto& slots = lease.slots();
-  const std::size_t chunk = lease.bytes() / widest;
+  const std::size_t chunk = pipeline_chunk_elements(job.n, widest, lease.bytes(), slots.size());
   std::vector<in_flight> flight(slots.size());
 
   const auto* in = static_cast<const unsigned char*>(job.in);
@@ -100,6 +98,19 @@ void run_staged(staging_pool& pool, const device_job& job) {
 }
 
 }  // namespace
+
+int pipeline_slots_wanted(std::size_t job_bytes) noexcept {
+  const std::size_t pieces = (job_bytes + pipeline_min_chunk_bytes - 1) / pipeline_min_chunk_bytes;
+  return static_cast<int>(std::clamp<std::size_t>(pieces, 1, staging_job_slots));
+}
+
+std::size_t pipeline_chunk_elements(std::size_t n, std::size_t elem_bytes, std::size_t slot_bytes,
+                                    std::size_t slots) noexcept {
+  const std::size_t most = std::max<std::size_t>(1, slot_bytes / elem_bytes);
+  const std::size_t least = std::max<std::size_t>(1, pipeline_min_chunk_bytes / elem_bytes);
+  const std::size_t share = (n + slots) / (slots + 1);
+  return std::min(most, std::max(least, share));
+}
 
 void run_device_job(staging_pool& pool, const device_job& job) {
   if (job.n == 0) return;

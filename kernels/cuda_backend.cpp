@@ -2,6 +2,8 @@
 // launches on the calling thread's per-thread stream. Built with g++ against
 // the CUDA runtime API; the Thrust kernels are in transform.cu.
 #include <cuda_runtime_api.h>
+#include <dlfcn.h>
+#include <link.h>
 
 #include <atomic>
 #include <cstdint>
@@ -43,6 +45,40 @@ void keep_pool_memory(int dev) {
   }
   (void)cudaGetLastError();
 }
+
+// Whether libcuda is in the process (loaded by the CUDA runtime, parmap's or
+// another library's). dlopen(RTLD_NOLOAD) costs ~20 us, so it is asked again
+// only after a library was loaded since the last answer (dl_iterate_phdr's
+// load count, ~10 ns); once loaded, the driver stays.
+class driver_watch {
+ public:
+  bool loaded() noexcept {
+    if (loaded_.load(std::memory_order_acquire)) return true;
+    const unsigned long long adds = loads();
+    if (adds == checked_.load(std::memory_order_acquire)) return false;
+    if (void* h = dlopen("libcuda.so.1", RTLD_NOLOAD | RTLD_LAZY)) {
+      dlclose(h);
+      loaded_.store(true, std::memory_order_release);
+      return true;
+    }
+    checked_.store(adds, std::memory_order_release);
+    return false;
+  }
+
+ private:
+  static unsigned long long loads() noexcept {
+    unsigned long long adds = 0;
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, std::size_t, void* data) {
+          *static_cast<unsigned long long*>(data) = info->dlpi_adds;
+          return 1;  // the count is in every entry: the first is enough
+        },
+        &adds);
+    return adds;
+  }
+  std::atomic<bool> loaded_{false};
+  std::atomic<unsigned long long> checked_{~0ULL};
+};
 
 // A null stream is the calling thread's default stream.
 cudaStream_t stream_of(void* s) noexcept {
@@ -90,6 +126,8 @@ class cuda_backend final : public device_backend {
     });
     return result_;
   }
+
+  bool started() noexcept override { return driver_.loaded(); }
 
   memory_kind locate(const void* p) override {
     cudaPointerAttributes a{};
@@ -219,6 +257,7 @@ class cuda_backend final : public device_backend {
   std::once_flag once_;
   probe_result result_;
   std::atomic<bool> probed_{false};  // the probe ran and found a GPU
+  driver_watch driver_;
 };
 
 }  // namespace

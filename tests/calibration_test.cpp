@@ -93,7 +93,13 @@ TEST_F(CostModelDecisions, SmallInputsStayOnTheCpu) {
   const calibration c = machine(1, 100);  // even with a slow CPU and a fast link
   const use_calibration use(c);
   std::string why;
+  // Under 64 KiB moved: not even estimated (and CUDA is not started for it).
   EXPECT_EQ(used(parmap::ops::square, std::vector<float>(16, 1.0F), &why), backend::cpu);
+  EXPECT_TRUE(contains(why, "too small for the GPU")) << why;
+  EXPECT_EQ(used(parmap::ops::square, std::vector<float>(8191, 1.0F), &why), backend::cpu);
+  EXPECT_TRUE(contains(why, "too small for the GPU")) << why;
+  // From 64 KiB the model decides: this slow a CPU loses to the GPU.
+  EXPECT_EQ(used(parmap::ops::square, std::vector<float>(8192, 1.0F), &why), backend::gpu);
   EXPECT_TRUE(contains(why, "estimated gpu")) << why;
   EXPECT_TRUE(contains(why, "(test)")) << why;
 }

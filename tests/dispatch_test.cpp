@@ -257,6 +257,42 @@ TEST_F(Dispatch, DeviceResidentDataStaysOnTheDevice) {
 #endif
 }
 
+// Work that cannot use the GPU starts nothing: no probe, and no pointer query
+// while the driver is not loaded (no GPU memory can exist then).
+TEST_F(Dispatch, NothingStartsTheGpuForWorkThatCannotUseIt) {
+#if defined(PARMAP_TEST_SIM)
+  parmap::test::sim_backend sim;
+  sim.driver_loaded = false;
+  use_backend use(sim);
+  const std::vector<double> x(4, 2.0);
+  EXPECT_EQ(parmap::map([](double v) { return v + 1; }, x)[3], 3.0);
+  EXPECT_EQ(parmap::map(parmap::blocking([](double v) { return v * 3; }), x)[3], 6.0);
+  EXPECT_EQ(parmap::map(parmap::ops::square, x)[3], 4.0);
+  std::vector<float> small(8191, 3.0F);  // 64 KiB - 8 B moved
+  parmap::map_inplace(parmap::ops::square, small);
+  EXPECT_EQ(small[8190], 9.0F);
+  std::vector<parmap::task<int>> tasks;
+  tasks.push_back(parmap::delayed([](int a) { return a + 1; }, 41));
+  EXPECT_EQ(parmap::parallel(std::move(tasks))[0], 42);
+  EXPECT_EQ(parmap::map([](double v) { return v; }, x, {.where = backend::cpu})[0], 2.0);
+  EXPECT_EQ(sim.probes.load(), 0) << "the GPU was probed for work that cannot use it";
+  EXPECT_EQ(sim.locates.load(), 0) << "pointers were queried before any GPU memory could exist";
+
+  // A map that can use the GPU probes, but still asks about no pointer.
+  const auto y = parmap::map(parmap::ops::square, std::vector<float>(1 << 16, 2.0F), {.where = backend::gpu});
+  EXPECT_EQ(y[65535], 4.0F);
+  EXPECT_GE(sim.probes.load(), 1);
+  EXPECT_EQ(sim.locates.load(), 0);
+
+  // Once the driver is loaded, GPU memory can exist: pointers are asked about.
+  sim.driver_loaded = true;
+  (void)parmap::map([](double v) { return v; }, x);
+  EXPECT_EQ(sim.locates.load(), 2);
+#else
+  GTEST_SKIP() << "needs the simulated GPU";
+#endif
+}
+
 TEST_F(Dispatch, AutomaticEstimatesWhenAGpuIsPresent) {
 #if defined(PARMAP_TEST_SIM)
   parmap::test::sim_backend sim;

@@ -32,6 +32,27 @@ std::vector<float> values(std::size_t n) {
   return ::testing::AssertionSuccess();
 }
 
+TEST(PipelineChunks, OverlapEvenWhenOneSlotWouldHoldTheJob) {
+  using parmap::detail::pipeline_chunk_elements;
+  using parmap::detail::pipeline_slots_wanted;
+  constexpr std::size_t mib = std::size_t{1} << 20;
+  const std::size_t slot = 32 * mib;
+  EXPECT_EQ(pipeline_slots_wanted(64), 1);
+  EXPECT_EQ(pipeline_slots_wanted(mib), 1);
+  EXPECT_EQ(pipeline_slots_wanted(mib + 1), 2);
+  EXPECT_EQ(pipeline_slots_wanted(16 * mib), 3);
+  EXPECT_EQ(pipeline_slots_wanted(std::size_t{1} << 40), 3);
+  // 16 MiB of floats in 3 slots: 4 chunks of 4 MiB.
+  EXPECT_EQ(pipeline_chunk_elements(4 * mib, 4, slot, 3), mib);
+  // Large jobs: a slot's worth.
+  EXPECT_EQ(pipeline_chunk_elements(std::size_t{1} << 28, 4, slot, 3), 8 * mib);
+  // Never below 1 MiB (a chunk past the end takes what is left).
+  EXPECT_EQ(pipeline_chunk_elements(300000, 4, slot, 2), mib / 4);
+  EXPECT_EQ(pipeline_chunk_elements(16, 4, slot, 1), mib / 4);
+  // Small slots (a small GPU) bound the chunk.
+  EXPECT_EQ(pipeline_chunk_elements(std::size_t{1} << 20, 4, 8192, 3), 2048U);
+}
+
 TEST(StagingSlotBytes, FollowsTheLimits) {
   using parmap::detail::staging_slot_bytes;
   // 32 MiB at most, however large the GPU.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 #include <span>
 #include <string>
@@ -124,10 +125,12 @@ void check_staging_bounded(fault_injector& counted) {
   (void)parmap::map(parmap::ops::square, std::vector<float>(3, 1.0F), {.where = backend::gpu});
   const std::size_t slot = detail::staging_usage().slot_bytes / sizeof(float);
   ASSERT_GT(slot, 0U);
-  // Distinct sizes: most below a slot, every tenth 0-3 slots larger.
-  auto size_of = [slot](std::size_t i) { return 1 + i * 997 + (i % 10 == 0 ? (i / 10 % 4) * slot : 0); };
+  // A job of k units asks for k slots (up to staging_job_slots) and fills them.
+  const std::size_t unit = std::max(slot, detail::pipeline_min_chunk_bytes / sizeof(float));
+  // Distinct sizes: most below a unit, every tenth 0-3 units larger.
+  auto size_of = [unit](std::size_t i) { return 1 + i * 997 + (i % 10 == 0 ? (i / 10 % 4) * unit : 0); };
 
-  const std::size_t most = size_of(290) + 4 * slot;
+  const std::size_t most = size_of(290) + 4 * unit;
   const auto x = values(most);
   std::vector<float> y(most);
   long device_warm = 0;
@@ -138,7 +141,7 @@ void check_staging_bounded(fault_injector& counted) {
     parmap::map(parmap::ops::square, std::span<const float>(x.data(), n), std::span<float>(y.data(), n),
                 {.where = backend::gpu});
     wrong += wrong_squares(std::span<const float>(x.data(), n), std::span<const float>(y.data(), n));
-    if (i == 30) {  // sizes of 1, 2, 3 and 4 slots have run
+    if (i == 30) {  // sizes of 1, 2, 3 and 4 units have run
       device_warm = counted.allocations.load();
       pinned_warm = counted.pinned_allocations.load();
     }
@@ -155,11 +158,11 @@ void check_staging_bounded(fault_injector& counted) {
   std::vector<std::thread> threads;
   for (int t = 0; t < callers; ++t) {
     threads.emplace_back([&, t] {
-      const std::size_t mine = 1 + 160 * 4999 + 2 * slot;
+      const std::size_t mine = 1 + 160 * 4999 + 2 * unit;
       const auto xt = values(mine);
       std::vector<float> yt(mine);
       for (std::size_t j = 0; j < 20; ++j) {
-        const std::size_t n = 1 + (static_cast<std::size_t>(t) * 20 + j) * 4999 + (j % 5 == 0 ? 2 * slot : 0);
+        const std::size_t n = 1 + (static_cast<std::size_t>(t) * 20 + j) * 4999 + (j % 5 == 0 ? 2 * unit : 0);
         try {
           parmap::map(parmap::ops::square, std::span<const float>(xt.data(), n),
                       std::span<float>(yt.data(), n), {.where = backend::gpu});

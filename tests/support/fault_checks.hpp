@@ -23,8 +23,8 @@ void check_injected_faults(fault_injector& faults, std::size_t n);
 // results were copied back, gpu_error "not retried on the CPU".
 void check_faults_mid_pipeline(fault_injector& faults, std::size_t n);
 
-// 300 maps of distinct sizes (most smaller than a slot, every tenth up to
-// four slots), then 8 concurrent callers of 20 sizes each, all forced onto
+// 300 maps of distinct sizes (most smaller than one slot or 1 MiB, every
+// tenth up to four of those larger), then 8 concurrent callers of 20 sizes each, all forced onto
 // the GPU and checked against the reference: the allocations that reach the
 // backend stop after warm-up and never exceed the pool's bound, and nothing
 // is held after release_cached_memory().

@@ -8,6 +8,7 @@
 
 namespace parmap::test {
 detail::memory_kind sim_backend::locate(const void* p) {
+  ++locates;
   const auto* q = static_cast<const unsigned char*>(p);
   const std::lock_guard lock(mutex_);
   auto it = blocks_.upper_bound(q);

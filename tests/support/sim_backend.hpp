@@ -19,7 +19,11 @@ class sim_backend final : public detail::device_backend {
   sim_backend() = default;
   // A "GPU" with its own description: a machine of its own for the calibration.
   explicit sim_backend(std::string description) : probe_{true, std::move(description)} {}
-  const detail::probe_result& probe() override { return probe_; }
+  const detail::probe_result& probe() override {
+    ++probes;
+    return probe_;
+  }
+  bool started() noexcept override { return driver_loaded.load(); }
   detail::memory_kind locate(const void* p) override;
   detail::device_kernel catalogue() override;
   void* allocate(std::size_t bytes) override;
@@ -36,6 +40,9 @@ class sim_backend final : public detail::device_backend {
                     const void* ctx, void* stream) override;
   void synchronize(void*) override {}
 
+  std::atomic<bool> driver_loaded{true};  // what started() says
+  std::atomic<int> probes{0};             // calls of probe()
+  std::atomic<int> locates{0};            // calls of locate()
   std::atomic<int> launches{0};
   std::atomic<int> uploads{0};
   std::atomic<int> downloads{0};
@@ -62,6 +69,7 @@ class fault_injector final : public detail::device_backend {
  public:
   explicit fault_injector(detail::device_backend& inner) : inner_(inner) {}
   const detail::probe_result& probe() override { return inner_.probe(); }
+  bool started() noexcept override { return inner_.started(); }
   detail::memory_kind locate(const void* p) override { return inner_.locate(p); }
   detail::device_kernel catalogue() override { return inner_.catalogue(); }
   int device_count() override { return inner_.device_count(); }

@@ -33,8 +33,13 @@ class device_backend {
   device_backend& operator=(const device_backend&) = delete;
   virtual ~device_backend() = default;
 
-  // Cached and thread-safe.
+  // Cached and thread-safe. Starts the GPU runtime (CUDA: ~100 ms).
   virtual const probe_result& probe() = 0;
+  // True when this process may already hold GPU memory: the GPU driver is
+  // loaded, by parmap or by anyone else. While false every pointer is host
+  // memory, and a call that cannot use the GPU starts nothing. Cheap (CUDA:
+  // ~10 ns while no library has been loaded since the last look).
+  virtual bool started() noexcept { return true; }
   virtual memory_kind locate(const void* p) = 0;
   // The precompiled op catalogue; ctx is a const op_call*.
   virtual device_kernel catalogue() = 0;

@@ -56,6 +56,13 @@ void finish(const decision& d, const call_info& call, double seconds, const opti
 // Replaces the reason after an automatic GPU run failed and the CPU took over.
 void fall_back_to_cpu(decision& d, const call_info& call, const char* what_failed);
 
+// Automatic mode never sends host data to the GPU when the map moves fewer
+// bytes (in + out) than this, nor a transcendental op of fewer than
+// serial_threshold(transcendental) elements: a GPU round trip costs ~20 us,
+// more than the CPU needs for them. Such calls do not start CUDA.
+inline constexpr std::size_t gpu_min_bytes_moved = std::size_t{64} << 10;
+bool gpu_never_pays(const call_info& call) noexcept;
+
 // Below this many elements a map of a cheap op runs serially.
 std::size_t serial_threshold(cost_class c) noexcept;
 

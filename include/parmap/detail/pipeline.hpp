@@ -26,12 +26,26 @@ struct device_job {
   const void* ctx;
 };
 
+// Chunks of a job smaller than its slots hold are cut down to this size, not
+// below (each chunk costs a launch and a synchronisation, ~10 us).
+inline constexpr std::size_t pipeline_min_chunk_bytes = std::size_t{1} << 20;
+
 // Host-data jobs moving at least this many bytes (in + out) run at the
 // pipeline's rate in the cost model; smaller ones pay a round trip per chunk.
 inline constexpr std::size_t pipeline_min_bytes = std::size_t{8} << 20;
 constexpr bool pipelined_by_size(std::size_t bytes_moved) noexcept {
   return bytes_moved >= pipeline_min_bytes;
 }
+
+// Slots a host-data job moving job_bytes (its wider side) asks the pool for:
+// one per pipeline_min_chunk_bytes, up to staging_job_slots.
+int pipeline_slots_wanted(std::size_t job_bytes) noexcept;
+// Elements per chunk for n elements of elem_bytes (the wider side) in `slots`
+// slots of slot_bytes: a slot's worth at most; a job that the slots would hold
+// in fewer chunks than slots + 1 is cut into slots + 1 pieces (but none below
+// pipeline_min_chunk_bytes), so that its copies and transforms still overlap.
+std::size_t pipeline_chunk_elements(std::size_t n, std::size_t elem_bytes, std::size_t slot_bytes,
+                                    std::size_t slots) noexcept;
 
 // Runs the job on the pool's backend, with the pool's slots for host-resident
 // sides. Throws gpu_error; gpu_error_after_write when an in-place map failed
