@@ -51,9 +51,19 @@ staging_pool& current_staging_pool() {
     s.pool_owner = &b;
     // Registered after the backend started CUDA, so it runs before the CUDA
     // runtime's own exit handlers: the memory is freed while it still can be.
-    std::call_once(s.exit_hook, [] { std::atexit([] { (void)parmap::release_cached_memory(); }); });
+    // Only the pool's own backend is used then: a test's backend may be gone.
+    std::call_once(s.exit_hook, [] { std::atexit([] { (void)release_staging(); }); });
   }
   return *s.pool;
+}
+
+std::size_t release_staging() noexcept {
+  gpu_state& s = state();
+  const std::lock_guard lock(s.mutex);
+  if (s.pool == nullptr) return 0;
+  const std::size_t freed = s.pool->release_idle();
+  s.pool->backend().trim_memory_pool();
+  return freed;
 }
 
 staging_pool::usage staging_usage() noexcept {
@@ -71,12 +81,7 @@ bool gpu_available() { return detail::current_device_backend().probe().available
 std::string gpu_description() { return detail::current_device_backend().probe().description; }
 
 std::size_t release_cached_memory() noexcept {
-  auto& s = detail::state();
-  std::size_t freed = 0;
-  {
-    const std::lock_guard lock(s.mutex);
-    if (s.pool != nullptr) freed = s.pool->release_idle();
-  }
+  const std::size_t freed = detail::release_staging();
   detail::current_device_backend().trim_memory_pool();
   return freed;
 }

@@ -32,9 +32,10 @@ class no_device final : public device_backend {
 
 }  // namespace
 
+// Never destroyed, as the CUDA one (kernels/cuda_backend.cpp).
 device_backend& default_device_backend() noexcept {
-  static no_device b;
-  return b;
+  static auto* b = new no_device;
+  return *b;
 }
 
 }  // namespace parmap::detail

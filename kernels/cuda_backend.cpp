@@ -262,9 +262,11 @@ class cuda_backend final : public device_backend {
 
 }  // namespace
 
+// Never destroyed: exit handlers (the staging pool's release) and threads
+// still running at exit may use it.
 device_backend& default_device_backend() noexcept {
-  static cuda_backend b;
-  return b;
+  static auto* b = new cuda_backend;
+  return *b;
 }
 
 }  // namespace parmap::detail

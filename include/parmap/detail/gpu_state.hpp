@@ -19,6 +19,10 @@ device_backend* set_device_backend(device_backend* b) noexcept;
 // The staging pool of the backend in use (made on first use); its backend()
 // runs the jobs.
 staging_pool& current_staging_pool();
+// Frees the pool's idle slots and trims its backend's memory pool; the bytes
+// of slots freed. Run at exit; parmap::release_cached_memory() also trims the
+// backend in use.
+std::size_t release_staging() noexcept;
 // The pool's usage, without making one (all zero when there is none).
 staging_pool::usage staging_usage() noexcept;
 
