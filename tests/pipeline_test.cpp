@@ -1,7 +1,8 @@
 // The overlapped host<->device pipeline, on the simulated GPU (every machine)
 // and on a real one (Gpu*, skipped without one): chunk sizes, results around
 // chunk boundaries, inputs larger than the GPU's free memory, out-of-memory
-// shrinking the chunks, faults in the middle of the pipeline.
+// shrinking the staging slots, faults in the middle of the pipeline, and the
+// staging pool's bound under many sizes and concurrent callers.
 #include <gtest/gtest.h>
 
 #include <cmath>

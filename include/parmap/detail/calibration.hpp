@@ -22,7 +22,7 @@ struct calibration {
   double d2h_bandwidth = 0;         // bytes/s, GPU to host
   double gpu_bandwidth = 0;         // bytes/s read + written by square (f32) on GPU data
   double gpu_transcendental = 0;    // s per element of exp (f64) on the GPU
-  double gpu_launch = 0;            // s: a one-element GPU map (allocation, launch, sync)
+  double gpu_launch = 0;            // s: a one-element GPU map of host data (staging copies, launch, sync)
   double pipeline_bandwidth = 0;    // bytes/s (in + out) of square (f32) on host data through
                                     // the overlapped pipeline (maps of pipeline_min_bytes or more)
 };
