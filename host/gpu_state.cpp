@@ -14,9 +14,8 @@ namespace {
 
 struct gpu_state {
   std::atomic<device_backend*> installed{nullptr};
-  std::mutex mutex;                     // guards the two below
-  std::unique_ptr<staging_pool> pool;   // for pool_owner, made on first use
-  device_backend* pool_owner = nullptr;
+  std::mutex mutex;                     // guards pool
+  std::unique_ptr<staging_pool> pool;   // for the backend in use, made on first use
   std::once_flag exit_hook;
 };
 
@@ -37,7 +36,6 @@ device_backend* set_device_backend(device_backend* b) noexcept {
   gpu_state& s = state();
   const std::lock_guard lock(s.mutex);
   s.pool.reset();  // frees the slots through the backend that made them, still alive here
-  s.pool_owner = nullptr;
   return s.installed.exchange(b, std::memory_order_acq_rel);
 }
 
@@ -45,10 +43,9 @@ staging_pool& current_staging_pool() {
   gpu_state& s = state();
   device_backend& b = current_device_backend();
   const std::lock_guard lock(s.mutex);
-  if (s.pool == nullptr || s.pool_owner != &b) {
+  if (s.pool == nullptr || &s.pool->backend() != &b) {
     s.pool.reset();
     s.pool = std::make_unique<staging_pool>(b);
-    s.pool_owner = &b;
     // Registered after the backend started CUDA, so it runs before the CUDA
     // runtime's own exit handlers: the memory is freed while it still can be.
     // Only the pool's own backend is used then: a test's backend may be gone.

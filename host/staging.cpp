@@ -143,9 +143,4 @@ staging_pool::usage staging_pool::current() const {
   return {slots_, slots_ - static_cast<int>(idle_.size()), slot_bytes_};
 }
 
-std::size_t staging_pool::slot_bytes() const {
-  const std::lock_guard lock(mutex_);
-  return slot_bytes_;
-}
-
 }  // namespace parmap::detail

@@ -91,27 +91,17 @@ class device_backend {
 // host/no_device_backend.cpp otherwise.
 device_backend& default_device_backend() noexcept;
 
-// Memory from a backend for the guard's lifetime: device memory, or pinned
-// host memory.
+// Device memory from a backend for the guard's lifetime.
 class backend_block {
  public:
-  enum class kind : unsigned char { device, pinned };
-  backend_block(device_backend& b, std::size_t bytes, kind k = kind::device)
-      : b_(b), k_(k), p_(k == kind::device ? b.allocate(bytes) : b.allocate_pinned(bytes)) {}
-  ~backend_block() {
-    if (k_ == kind::device) {
-      b_.deallocate(p_);
-    } else {
-      b_.deallocate_pinned(p_);
-    }
-  }
+  backend_block(device_backend& b, std::size_t bytes) : b_(b), p_(b.allocate(bytes)) {}
+  ~backend_block() { b_.deallocate(p_); }
   backend_block(const backend_block&) = delete;
   backend_block& operator=(const backend_block&) = delete;
   [[nodiscard]] void* get() const noexcept { return p_; }
 
  private:
   device_backend& b_;
-  kind k_;
   void* p_;
 };
 

@@ -89,8 +89,6 @@ class staging_pool {
     std::size_t slot_bytes = 0;
   };
   [[nodiscard]] usage current() const;
-  // Buffer size of the slots a job would get now (0: not yet decided).
-  [[nodiscard]] std::size_t slot_bytes() const;
   // The backend the slots come from, and that runs the jobs.
   [[nodiscard]] device_backend& backend() const noexcept { return b_; }
 
