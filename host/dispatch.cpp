@@ -19,7 +19,6 @@
 #include "parmap/detail/calibration.hpp"
 #include "parmap/detail/cpu_loop.hpp"
 #include "parmap/detail/gpu_state.hpp"
-#include "parmap/tasks.hpp"
 #include "parmap/errors.hpp"
 
 namespace parmap::detail {

@@ -59,11 +59,6 @@ auto delayed(F f, A... args) {
       marked);
 }
 
-namespace detail {
-// Which loop runs the tasks (host/dispatch.cpp): workers to start with and the cap.
-worker_limits plan_tasks(std::size_t n, bool all_blocking, const options& opt, decision& d);
-}  // namespace detail
-
 /// @brief Runs the tasks on the host and returns their results in input order
 /// (nothing for void). Tasks run one at a time per worker; the loop starts
 /// with one worker per core (n_jobs workers when n_jobs > 0) and adds workers

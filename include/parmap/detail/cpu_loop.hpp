@@ -44,11 +44,20 @@ class failure {
     if (i < index_) {
       index_ = i;
       cause_ = std::move(e);
-      stop_.store(i, std::memory_order_relaxed);
+      if (!aborted_) stop_.store(i, std::memory_order_relaxed);
     }
   }
 
+  // Stops the loop for a reason that is no element's failure (an interrupt):
+  // nothing further starts, and rethrow_if_failed throws e itself.
+  void abort(std::exception_ptr e) noexcept {
+    const std::lock_guard lock(mutex_);
+    if (!aborted_) aborted_ = std::move(e);
+    stop_.store(0, std::memory_order_relaxed);
+  }
+
   void rethrow_if_failed() const {
+    if (aborted_) std::rethrow_exception(aborted_);
     if (cause_) throw task_error(index_, cause_);
   }
 
@@ -57,6 +66,7 @@ class failure {
   std::mutex mutex_;
   std::size_t index_;
   std::exception_ptr cause_;
+  std::exception_ptr aborted_;
 };
 
 // out[i] = f(in[i]) for i in [b, e). Nothrow callables get the plain SIMD loop;

@@ -50,6 +50,17 @@ void check_no_partial_overlap(const void* in, std::size_t in_bytes, const void* 
 // forced GPU cannot run the call.
 decision decide(const call_info& call, const options& opt);
 
+// A task loop's workers (task_loop.hpp).
+struct worker_limits {
+  int start = 1;            // workers to begin with
+  int cap = 1;              // most workers ever
+  bool serialised = false;  // the callables compute one at a time (a shared lock)
+};
+
+// Which loop runs n tasks (parallel(), Python callables): workers to start
+// with and the cap. Throws backend_unavailable when the GPU is forced.
+worker_limits plan_tasks(std::size_t n, bool all_blocking, const options& opt, decision& d);
+
 // After the call: fills opt.out_report and logs under PARMAP_VERBOSE=1.
 void finish(const decision& d, const call_info& call, double seconds, const options& opt);
 

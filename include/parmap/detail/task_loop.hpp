@@ -9,7 +9,10 @@
 // lock), they are waiting, not computing, and the loop doubles the workers, up
 // to the cap. Workers that compute keep their CPU busy, or are runnable when
 // other load takes it, so CPU-bound callables stay at the starting count (the
-// cores).
+// cores). Callables that compute one at a time under a shared lock (Python's
+// GIL) set worker_limits::serialised: then the workers together can use one
+// core at most, and they are waiting when they use less than half of it, so a
+// worker that waits for the lock is never taken for a blocked one.
 #pragma once
 
 #include <algorithm>
@@ -19,6 +22,7 @@
 #include <cstddef>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -36,15 +40,32 @@ double thread_cpu_seconds(std::thread::native_handle_type h) noexcept;
 int current_thread_id() noexcept;
 bool thread_waiting(int tid) noexcept;
 
-struct worker_limits {
-  int start = 1;  // workers to begin with
-  int cap = 1;    // most workers ever
+// The growth rule: over `wall` seconds, `running` workers used `used` CPU
+// seconds and `asleep` of them sleep now. True when they are waiting rather
+// than computing, so more workers would help.
+inline bool workers_waiting(double used, double wall, std::size_t running, std::size_t asleep,
+                            bool serialised) noexcept {
+  if (running == 0) return false;
+  const double capacity = serialised ? 1.0 : static_cast<double>(running);
+  return used < 0.5 * wall * capacity && 2 * asleep >= running;
+}
+
+// Optional hooks of one loop, both run by parmap's threads.
+struct loop_hooks {
+  // Wraps each worker's whole run (e.g. to hold an interpreter's thread state);
+  // must call its argument once.
+  std::function<void(const std::function<void()>&)> worker;
+  // Called every ~10 ms on the calling thread while the loop runs. When it
+  // throws, no further element starts, the running ones finish, and the loop
+  // throws that exception (e.g. an interrupt).
+  std::function<void()> check;
 };
 
 // body(i) for i in [first, n). Throws task_error for the lowest failing index;
 // elements above a failure are not started.
 template <class Body>
-void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar* bar, Body&& body) {
+void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar* bar, Body&& body,
+               const loop_hooks& hooks = {}) {
   failure fail(n);
   if (first >= n) return;
   std::atomic<std::size_t> next{first};
@@ -71,8 +92,19 @@ void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar
     me->tid.store(current_thread_id());
     {
       const nested_scope nested;
-      for (std::size_t i = next.fetch_add(1); i < n && i < fail.stop(); i = next.fetch_add(1)) {
-        run_one(i);
+      auto share = [&] {
+        for (std::size_t i = next.fetch_add(1); i < n && i < fail.stop(); i = next.fetch_add(1)) {
+          run_one(i);
+        }
+      };
+      if (hooks.worker) {
+        try {
+          hooks.worker(share);
+        } catch (...) {
+          fail.abort(std::current_exception());
+        }
+      } else {
+        share();
       }
     }
     const std::lock_guard lock(mutex);
@@ -99,7 +131,14 @@ void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar
   std::unique_lock lock(mutex);
   if (!spawn(std::min<std::size_t>(remaining, static_cast<std::size_t>(std::max(1, lim.start))))) {
     lock.unlock();
-    for (std::size_t i = first; i < n && i < fail.stop(); ++i) run_one(i);  // no thread at all: run here
+    auto here = [&] {  // no thread at all: run here
+      for (std::size_t i = first; i < n && i < fail.stop(); ++i) run_one(i);
+    };
+    if (hooks.worker) {
+      hooks.worker(here);
+    } else {
+      here();
+    }
     fail.rethrow_if_failed();
     return;
   }
@@ -108,6 +147,15 @@ void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar
   for (;;) {
     if (std::all_of(slots.begin(), slots.end(), [](const slot& s) { return s.finished; })) break;
     cv.wait_for(lock, std::chrono::milliseconds(10));
+    if (hooks.check) {
+      lock.unlock();  // the check may wait (for an interpreter lock, say)
+      try {
+        hooks.check();
+      } catch (...) {
+        fail.abort(std::current_exception());
+      }
+      lock.lock();
+    }
     const double now = now_seconds();
     const std::size_t unstarted = n - std::min(n, next.load());
     if (slots.size() >= cap || unstarted == 0 || fail.stop() < n || now - last < 0.009) continue;
@@ -123,8 +171,7 @@ void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar
       ++running;
       if (thread_waiting(s.tid.load())) ++asleep;
     }
-    if (running > 0 && used < 0.5 * (now - last) * static_cast<double>(running) &&
-        2 * asleep >= running) {
+    if (workers_waiting(used, now - last, running, asleep, lim.serialised)) {
       const std::size_t add = std::min({cap - slots.size(), slots.size(), unstarted});
       const std::size_t before = slots.size();
       spawn(add);
