@@ -108,7 +108,7 @@ struct settings {
 };
 
 settings settle(const options& opt, decision& d) {
-  const environment env = read_environment();
+  const environment& env = current_environment();
   const scope_setting scope = current_scope();
   d.verbose = env.verbose;
   d.explain = env.verbose || opt.out_report != nullptr;

@@ -1,5 +1,6 @@
-// PARMAP_* environment variables, read on every call (one pass over environ)
-// so that a program or test may change them between calls.
+// PARMAP_* environment variables. They are read once, at the first call that
+// needs them, and kept: a call costs no pass over environ. A program that
+// changes them while it runs calls parmap::reload_environment() afterwards.
 #pragma once
 
 #include <cstddef>
@@ -17,8 +18,13 @@ struct environment {
   std::optional<std::size_t> max_blocking;         // PARMAP_MAX_BLOCKING=N (>= 1)
 };
 
-// Throws config_error naming the variable and the value when one is bad.
+// Reads environ now. Throws config_error naming the variable and the value
+// when one is bad.
 environment read_environment();
+
+// The kept reading (made on first use; replaced by parmap::reload_environment).
+// Throws config_error, on every call, while a value is bad.
+const environment& current_environment();
 
 // Scope set by the innermost parmap::scoped_backend on this thread.
 struct scope_setting {

@@ -21,6 +21,12 @@ double thread_cpu_seconds(std::thread::native_handle_type h) noexcept {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+double process_cpu_seconds() noexcept {
+  timespec ts{};
+  if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) return 0;
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 int current_thread_id() noexcept { return static_cast<int>(::syscall(SYS_gettid)); }
 
 bool thread_waiting(int tid) noexcept {

@@ -345,3 +345,24 @@ TEST(Profile, RangesAreNamedOnlyUnderAProfiler) {
 }
 
 }  // namespace
+
+// PARMAP_* are read once and kept; a change takes effect at reload_environment().
+TEST(Environment, ReadOnceUntilReloaded) {
+  std::vector<float> x(64, 2.0F);
+  parmap::reload_environment();  // the environment as it is now (no PARMAP_BACKEND)
+  ::setenv("PARMAP_BACKEND", "bogus", 1);
+  parmap::report r;
+  EXPECT_NO_THROW((void)parmap::map(parmap::ops::square, x, {.out_report = &r}));  // still the kept reading
+  EXPECT_EQ(r.used, parmap::backend::cpu);
+  parmap::reload_environment();
+  EXPECT_THROW((void)parmap::map(parmap::ops::square, x), parmap::config_error);
+  EXPECT_THROW((void)parmap::map(parmap::ops::square, x), parmap::config_error);  // on every call
+  ::setenv("PARMAP_BACKEND", "cpu", 1);
+  parmap::reload_environment();
+  (void)parmap::map(parmap::ops::square, x, {.out_report = &r});
+  EXPECT_NE(r.reason.find("PARMAP_BACKEND=cpu"), std::string::npos) << r.reason;
+  ::unsetenv("PARMAP_BACKEND");
+  parmap::reload_environment();
+  (void)parmap::map(parmap::ops::square, x, {.out_report = &r});
+  EXPECT_EQ(r.reason.find("PARMAP_BACKEND"), std::string::npos) << r.reason;
+}

@@ -31,6 +31,13 @@ struct options {
   report* out_report = nullptr;        ///< filled after the call if not null
 };
 
+/// @brief Reads the PARMAP_* environment variables again. parmap reads them
+/// once, at the first call, and keeps them (a call does not scan the
+/// environment); a program that changes them with setenv while it runs calls
+/// this afterwards for the change to take effect. Thread-safe; calls already
+/// running keep the values they started with.
+void reload_environment();
+
 /// @brief Sets the backend (and n_jobs) for calls made on this thread while it
 /// lives, like joblib's `with parallel_backend(...)`. Nestable: the innermost
 /// scope wins. Explicit options::where / options::n_jobs still take precedence.

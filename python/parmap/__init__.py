@@ -28,6 +28,7 @@ from ._core import (
     ops,
     parallel,
     release_cached_memory,
+    reload_environment,
     scoped_backend,
 )
 from ._tasks import blocking, delayed
@@ -50,5 +51,6 @@ __all__ = [
     "ops",
     "parallel",
     "release_cached_memory",
+    "reload_environment",
     "scoped_backend",
 ]

@@ -67,6 +67,9 @@ NB_MODULE(_core, m) {
         "True when a usable CUDA GPU is present (probed once, cached).");
   m.def("gpu_description", &parmap::gpu_description,
         "The GPU's name and compute capability, or why there is none.");
+  m.def("reload_environment", &parmap::reload_environment,
+        "Reads the PARMAP_* environment variables again (they are read once, at the first "
+        "call); call it after changing them in os.environ.");
   m.def("release_cached_memory", &parmap::release_cached_memory,
         "Frees the GPU staging buffers and trims CUDA's memory pool (idle ones only).");
 

@@ -76,7 +76,6 @@ class pool {
     std::thread thread;
     std::atomic<int> tid{0};
     std::atomic<bool> busy{false};
-    double cpu = 0;
   };
 
   void spawn(std::size_t k) {  // mutex_ held
@@ -117,22 +116,23 @@ class pool {
     }
   }
 
+  // Every 10 ms: the process's CPU time (under the GIL, whoever holds it
+  // computes for everyone) and how many busy workers sleep.
   void watch() {
     double last = detail::now_seconds();
+    double cpu = detail::process_cpu_seconds();
     std::unique_lock lock(mutex_);
-    for (auto& w : workers_) w->cpu = detail::thread_cpu_seconds(w->thread.native_handle());
     while (!stopping_) {
       lock.unlock();
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       lock.lock();
       const double now = detail::now_seconds();
-      double used = 0;
+      const double c = detail::process_cpu_seconds();
+      const double used = c - cpu;
+      cpu = c;
       std::size_t busy = 0;
       std::size_t asleep = 0;
       for (auto& w : workers_) {
-        const double c = detail::thread_cpu_seconds(w->thread.native_handle());
-        if (c >= 0) used += c - w->cpu;
-        w->cpu = c;
         if (!w->busy.load()) continue;
         ++busy;
         if (detail::thread_waiting(w->tid.load())) ++asleep;
@@ -140,11 +140,7 @@ class pool {
       const bool backlog = !queue_.empty() && busy == workers_.size();
       if (backlog && workers_.size() < cap_ &&
           detail::workers_waiting(used, now - last, busy, asleep, /*serialised=*/true)) {
-        const std::size_t before = workers_.size();
         spawn(std::min(workers_.size(), queue_.size()));
-        for (std::size_t k = before; k < workers_.size(); ++k) {
-          workers_[k]->cpu = detail::thread_cpu_seconds(workers_[k]->thread.native_handle());
-        }
       }
       last = now;
     }

@@ -135,3 +135,16 @@ def test_gil_is_released_during_a_map():
     t.join()
     # The ticker ran while C++ worked (with the GIL held it would tick about once per map).
     assert len(ticks) - n0 > 40
+
+
+def test_environment_is_read_once_until_reloaded(monkeypatch):
+    x = np.ones(64, np.float32)
+    parmap.reload_environment()
+    monkeypatch.setenv("PARMAP_BACKEND", "bogus")
+    parmap.map(ops.square, x)  # the kept reading: no error yet
+    parmap.reload_environment()
+    with pytest.raises(parmap.ConfigError, match="PARMAP_BACKEND"):
+        parmap.map(ops.square, x)
+    monkeypatch.delenv("PARMAP_BACKEND")
+    parmap.reload_environment()
+    np.testing.assert_array_equal(parmap.map(ops.square, x), x)

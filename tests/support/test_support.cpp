@@ -6,6 +6,7 @@
 #include <string>
 
 #include "parmap/errors.hpp"
+#include "parmap/options.hpp"
 #include "sim_backend.hpp"
 
 namespace parmap::test {
@@ -110,6 +111,7 @@ env_var::env_var(const char* name, const char* value) : name_(name) {
   } else {
     ::unsetenv(name);
   }
+  parmap::reload_environment();
 }
 
 env_var::~env_var() {
@@ -118,6 +120,7 @@ env_var::~env_var() {
   } else {
     ::unsetenv(name_.c_str());
   }
+  parmap::reload_environment();
 }
 
 }  // namespace parmap::test

@@ -10,9 +10,11 @@
 // to the cap. Workers that compute keep their CPU busy, or are runnable when
 // other load takes it, so CPU-bound callables stay at the starting count (the
 // cores). Callables that compute one at a time under a shared lock (Python's
-// GIL) set worker_limits::serialised: then the workers together can use one
-// core at most, and they are waiting when they use less than half of it, so a
-// worker that waits for the lock is never taken for a blocked one.
+// GIL) set worker_limits::serialised: then the lock's holders together can
+// use one core at most, and the workers are waiting when the whole process
+// (the lock may be held by a thread that is not a worker) uses less than half
+// of one core, so a worker that waits for the lock is never taken for a
+// blocked one.
 #pragma once
 
 #include <algorithm>
@@ -35,6 +37,8 @@ namespace parmap::detail {
 
 // CPU seconds used by a running thread, or a negative value if unknown.
 double thread_cpu_seconds(std::thread::native_handle_type h) noexcept;
+// CPU seconds used by the whole process so far (every thread).
+double process_cpu_seconds() noexcept;
 // The calling thread's kernel id, and whether thread `tid` of this process is
 // asleep (waiting) rather than running or runnable (false if unknown).
 int current_thread_id() noexcept;
@@ -143,6 +147,7 @@ void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar
     return;
   }
   double last = now_seconds();
+  double process_cpu = lim.serialised ? process_cpu_seconds() : 0.0;
   for (auto& s : slots) s.cpu = thread_cpu_seconds(s.thread.native_handle());
   for (;;) {
     if (std::all_of(slots.begin(), slots.end(), [](const slot& s) { return s.finished; })) break;
@@ -170,6 +175,11 @@ void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar
       s.cpu = c;
       ++running;
       if (thread_waiting(s.tid.load())) ++asleep;
+    }
+    if (lim.serialised) {  // whoever holds the lock: the whole process's CPU
+      const double p = process_cpu_seconds();
+      used = p - process_cpu;
+      process_cpu = p;
     }
     if (workers_waiting(used, now - last, running, asleep, lim.serialised)) {
       const std::size_t add = std::min({cap - slots.size(), slots.size(), unstarted});
