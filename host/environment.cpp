@@ -45,7 +45,7 @@ environment read_environment() {
   environment env;
   constexpr std::string_view prefix = "PARMAP_";
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    // Most variables fail on the first letter; this scan runs on every call.
+    // Most variables fail on the first letter.
     if ((*e)[0] != 'P' || std::strncmp(*e, prefix.data(), prefix.size()) != 0) continue;
     const std::string_view entry(*e);
     const auto eq = entry.find('=');
