@@ -144,3 +144,30 @@ def test_scoped_backend_applies_to_callables():
         with pytest.raises(parmap.BackendUnavailable):
             parmap.map(abs, [1])
     assert parmap.map(abs, [-1]) == [1]
+
+
+def test_many_python_threads_calling_at_once():
+    # Several Python threads mixing numeric maps (GIL released), callables and tasks.
+    import numpy as np
+
+    errors = []
+
+    def worker(k):
+        try:
+            rng = np.random.default_rng(k)
+            for i in range(30):
+                n = int(rng.integers(0, 70000))
+                x = rng.standard_normal(n).astype(np.float32)
+                np.testing.assert_array_equal(parmap.map(parmap.ops.square, x), x * x)
+                assert parmap.map(lambda v: v + k, range(i)) == [v + k for v in range(i)]
+                tasks = [parmap.delayed(pow, v, 2) for v in range(i % 5)]
+                assert parmap.parallel(tasks, n_jobs=2) == [v * v for v in range(i % 5)]
+        except BaseException as e:  # reported below, with the thread's number
+            errors.append((k, e))
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
