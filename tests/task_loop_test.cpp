@@ -25,6 +25,8 @@ TEST(GrowthRule, SerialisedWorkersShareOneCore) {
   // 8 workers over 1 s, one computing at a time (0.95 CPU s), 7 asleep waiting for the lock.
   EXPECT_TRUE(workers_waiting(0.95, 1.0, 8, 7, false));  // per-thread rule: looks blocked
   EXPECT_FALSE(workers_waiting(0.95, 1.0, 8, 7, true));  // serialised: the lock is busy
+  // The holder starved of CPU by other load: still runnable, so not waiting.
+  EXPECT_FALSE(workers_waiting(0.2, 1.0, 8, 7, true));
   // Everybody sleeping (I/O, sleep): waiting under both rules.
   EXPECT_TRUE(workers_waiting(0.01, 1.0, 8, 8, true));
   EXPECT_TRUE(workers_waiting(0.01, 1.0, 8, 8, false));

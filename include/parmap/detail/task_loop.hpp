@@ -10,11 +10,12 @@
 // to the cap. Workers that compute keep their CPU busy, or are runnable when
 // other load takes it, so CPU-bound callables stay at the starting count (the
 // cores). Callables that compute one at a time under a shared lock (Python's
-// GIL) set worker_limits::serialised: then the lock's holders together can
-// use one core at most, and the workers are waiting when the whole process
-// (the lock may be held by a thread that is not a worker) uses less than half
-// of one core, so a worker that waits for the lock is never taken for a
-// blocked one.
+// GIL) set worker_limits::serialised: then the lock's holder computes for
+// everyone, and the workers are waiting only when every one of them sleeps
+// (the holder of a busy lock runs, or is runnable under other load) and the
+// whole process (the lock may be held by a thread that is not a worker) used
+// less than half of one core, so a worker that waits for the lock is never
+// taken for a blocked one.
 #pragma once
 
 #include <algorithm>
@@ -50,8 +51,13 @@ bool thread_waiting(int tid) noexcept;
 inline bool workers_waiting(double used, double wall, std::size_t running, std::size_t asleep,
                             bool serialised) noexcept {
   if (running == 0) return false;
-  const double capacity = serialised ? 1.0 : static_cast<double>(running);
-  return used < 0.5 * wall * capacity && 2 * asleep >= running;
+  if (serialised) {
+    // The lock's holder computes for everyone and is running (or runnable,
+    // when other load takes the core); the rest sleep on the lock. Waiting
+    // means: every worker asleep, and under half a core used.
+    return used < 0.5 * wall && asleep == running;
+  }
+  return used < 0.5 * wall * static_cast<double>(running) && 2 * asleep >= running;
 }
 
 // Optional hooks of one loop, both run by parmap's threads.
