@@ -47,31 +47,26 @@ def main():
     if cpp:
         print(f"C++ parmap-bench gpu-device median: {cpp * 1e3:.3f} ms")
     rows = []
-    try:
-        import cupy
 
-        x = cupy.ones(n, dtype=cupy.float32)
-        sync = cupy.cuda.Device().synchronize
+    def measure(name, x, sync, lib_square):
         r = parmap.Report()
         parmap.map_inplace(parmap.ops.square, x, report=r)
         t = median_time(lambda: parmap.map_inplace(parmap.ops.square, x), sync, args.reps)
-        t_lib = median_time(lambda: cupy.square(x, out=x), sync, args.reps)
-        rows.append(("cupy", t, t_lib, r.used))
-        del x
+        t_lib = median_time(lambda: lib_square(x, out=x), sync, args.reps)
+        rows.append((name, t, t_lib, r.used))
+
+    try:
+        import cupy
+
+        measure("cupy", cupy.ones(n, dtype=cupy.float32), cupy.cuda.Device().synchronize, cupy.square)
     except ImportError:
         print("cupy: not installed")
     try:
         import torch
 
         if torch.cuda.is_available():
-            x = torch.ones(n, dtype=torch.float32, device="cuda")
-            sync = torch.cuda.synchronize
-            r = parmap.Report()
-            parmap.map_inplace(parmap.ops.square, x, report=r)
-            t = median_time(lambda: parmap.map_inplace(parmap.ops.square, x), sync, args.reps)
-            t_lib = median_time(lambda: torch.square(x, out=x), sync, args.reps)
-            rows.append(("torch", t, t_lib, r.used))
-            del x
+            measure("torch", torch.ones(n, dtype=torch.float32, device="cuda"), torch.cuda.synchronize,
+                    torch.square)
         else:
             print("torch: no CUDA device")
     except ImportError:

@@ -106,8 +106,6 @@ def map_foreign(f, x, out, backend, n_jobs, progress, report, stream):
         )
     if not a.flags.c_contiguous:
         a = np.ascontiguousarray(a)  # documented: strided input is copied
-    if out is not None and not getattr(out, "flags", None) is None and not out.flags.writeable:
-        raise ValueError("out is read-only")
     y = _core.map(f, a, out, backend=backend, n_jobs=n_jobs, progress=progress, report=report)
     return y.tolist() if as_list and out is None else y
 

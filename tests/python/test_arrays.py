@@ -116,7 +116,7 @@ def test_gil_is_released_during_a_map():
     import threading
     import time
 
-    x = np.ones(1 << 24, dtype=np.float32)
+    x = np.ones(1 << 26, dtype=np.float32)  # ~20 ms a map: many 1 ms ticks fit in each
     ticks = []
     stop = threading.Event()
 

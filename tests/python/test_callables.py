@@ -8,6 +8,8 @@ import pytest
 
 import parmap
 
+from conftest import BusyThreads, InFlight
+
 
 def test_results_in_input_order():
     assert parmap.map(lambda v: v * v, range(1000)) == [v * v for v in range(1000)]
@@ -73,34 +75,15 @@ def test_blocking_marker_starts_all_calls_at_once():
 
 def test_cpu_bound_callables_do_not_grow_the_workers():
     # Under the GIL, workers waiting for it are not blocked: no thread beyond the cores.
-    seen = set()
-
-    def busy(i):
-        seen.add(threading.get_ident())
-        t = time.perf_counter()
-        while time.perf_counter() - t < 0.005:
-            pass
-        return i
-
+    busy = BusyThreads()
     assert parmap.map(busy, range(80)) == list(range(80))
-    assert 1 <= len(seen) <= os.cpu_count(), (len(seen), os.cpu_count())
+    assert 1 <= len(busy.seen) <= os.cpu_count(), (len(busy.seen), os.cpu_count())
 
 
 def test_n_jobs_bounds_calls_in_flight():
-    lock = threading.Lock()
-    live = [0, 0]
-
-    def f(i):
-        with lock:
-            live[0] += 1
-            live[1] = max(live[1], live[0])
-        time.sleep(0.02)
-        with lock:
-            live[0] -= 1
-        return i
-
+    f = InFlight()
     parmap.map(f, range(30), n_jobs=3)
-    assert live[1] <= 3
+    assert f.peak <= 3
 
 
 def test_ctrl_c_cancels_promptly():

@@ -10,6 +10,8 @@ joblib = pytest.importorskip("joblib")
 import parmap.joblib  # noqa: E402,F401 - registers the backend
 from joblib import Parallel, delayed, parallel_backend  # noqa: E402
 
+from conftest import BusyThreads, InFlight  # noqa: E402
+
 
 def slow_square(a):
     print(f"Calcul du carré de {a}")
@@ -39,20 +41,9 @@ def test_generator_output():
 
 
 def test_n_jobs_semantics():
-    lock = threading.Lock()
-    live = [0, 0]
-
-    def f(i):
-        with lock:
-            live[0] += 1
-            live[1] = max(live[1], live[0])
-        time.sleep(0.02)
-        with lock:
-            live[0] -= 1
-        return i
-
+    f = InFlight()
     Parallel(backend="parmap", n_jobs=2)(delayed(f)(i) for i in range(20))
-    assert live[1] <= 2
+    assert f.peak <= 2
     b = parmap.joblib.ParmapBackend()
     assert b.effective_n_jobs(-1) == os.cpu_count()
     assert b.effective_n_jobs(3) == 3
@@ -65,17 +56,9 @@ def test_n_jobs_semantics():
 
 
 def test_cpu_bound_jobs_do_not_grow_the_pool():
-    seen = set()
-
-    def busy(i):
-        seen.add(threading.get_ident())
-        t = time.perf_counter()
-        while time.perf_counter() - t < 0.005:
-            pass
-        return i
-
+    busy = BusyThreads()
     Parallel(backend="parmap", n_jobs=-1)(delayed(busy)(i) for i in range(100))
-    assert len(seen) <= os.cpu_count()
+    assert len(busy.seen) <= os.cpu_count()
 
 
 def test_errors_are_reported_as_joblib_does():
