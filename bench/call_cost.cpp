@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "parmap/detail/dispatch.hpp"
+#include "parmap/detail/clock.hpp"
 #include "parmap/parmap.hpp"
 
 namespace {

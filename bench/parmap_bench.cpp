@@ -23,6 +23,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -35,8 +36,11 @@
 #include <omp.h>
 #endif
 
+#include <nlohmann/json.hpp>
+
 #include "gpu_timing.hpp"
 #include "parmap/detail/calibration.hpp"
+#include "parmap/detail/gpu_state.hpp"
 #include "parmap/detail/progress.hpp"
 #include "parmap/parmap.hpp"
 
@@ -76,22 +80,59 @@ struct stats {
   double median, min;
 };
 
-// Times f: each sample repeats f until it lasts cfg.min_sample; median and min per call.
+// Calls per sample so that one sample of f lasts about cfg.min_sample.
 template <class F>
-stats time_it(const config& cfg, F&& f) {
+int calls_per_sample(const config& cfg, F&& f, double* once_out = nullptr) {
   f();  // warm-up
   const double t0 = now_seconds();
   f();
   const double once = std::max(now_seconds() - t0, 1e-9);
-  const int inner = static_cast<int>(std::clamp(cfg.min_sample / once, 1.0, 100000.0));
-  std::vector<double> t;
-  for (int r = 0; r < cfg.reps; ++r) {
-    const double s = now_seconds();
-    for (int i = 0; i < inner; ++i) f();
-    t.push_back((now_seconds() - s) / inner);
-  }
+  if (once_out != nullptr) *once_out = once;
+  return static_cast<int>(std::clamp(cfg.min_sample / once, 1.0, 100000.0));
+}
+
+double sample(int inner, const std::function<void()>& f) {
+  const double s = now_seconds();
+  for (int i = 0; i < inner; ++i) f();
+  return (now_seconds() - s) / inner;
+}
+
+stats summarise(std::vector<double> t) {
   std::sort(t.begin(), t.end());
   return {t[t.size() / 2], t.front()};
+}
+
+// Times f: each sample repeats f until it lasts cfg.min_sample; median and min per call.
+stats time_it(const config& cfg, const std::function<void()>& f) {
+  const int inner = calls_per_sample(cfg, f);
+  std::vector<double> t;
+  for (int r = 0; r < cfg.reps; ++r) t.push_back(sample(inner, f));
+  return summarise(std::move(t));
+}
+
+// Times several ways of doing the same call, interleaved: each round takes one
+// sample of each, starting from a different one each round, so that drifts of
+// the machine (clock, other load, page cache) fall on all alike. Calls under
+// 10 us get four times the rounds: their samples are the noisiest.
+std::vector<stats> time_interleaved(const config& cfg, const std::vector<std::function<void()>>& fs) {
+  std::vector<int> inner;
+  double fastest = INFINITY;
+  for (const auto& f : fs) {
+    double once = 0;
+    inner.push_back(calls_per_sample(cfg, f, &once));
+    fastest = std::min(fastest, once);
+  }
+  const int rounds = fastest < 10e-6 ? 4 * cfg.reps : cfg.reps;
+  std::vector<std::vector<double>> t(fs.size());
+  for (int r = 0; r < rounds; ++r) {
+    for (std::size_t k = 0; k < fs.size(); ++k) {
+      const std::size_t i = (k + static_cast<std::size_t>(r)) % fs.size();
+      t[i].push_back(sample(inner[i], fs[i]));
+    }
+  }
+  std::vector<stats> out;
+  for (auto& v : t) out.push_back(summarise(std::move(v)));
+  return out;
 }
 
 std::string cpu_model() {
@@ -200,16 +241,42 @@ class sweep {
     });
     add("cpu-hand", hand).ratio = copy.median / hand.median;
 
-    std::optional<stats> cpu;
+    // The map on host data, forced to each path and automatic: timed together,
+    // interleaved, on the same buffers, so that automatic's ratio to the faster
+    // forced path compares like with like.
+    std::vector<std::string> names;
+    std::vector<std::function<void()>> maps;
     if (has(cfg_.paths, "cpu")) {
-      cpu = time_it(cfg_, [&] { parmap::map(op, in, out, {.where = parmap::backend::cpu}); });
+      names.emplace_back("cpu");
+      maps.emplace_back([&] { parmap::map(op, in, out, {.where = parmap::backend::cpu}); });
+    }
+    if (dx != nullptr && has(cfg_.paths, "gpu-host")) {
+      names.emplace_back("gpu-host");
+      maps.emplace_back([&] { parmap::map(op, in, out, {.where = parmap::backend::gpu}); });
+    }
+    if (has(cfg_.paths, "auto")) {
+      names.emplace_back("auto");
+      maps.emplace_back([&] { parmap::map(op, in, out); });
+    }
+    std::map<std::string, stats> host;
+    if (!maps.empty()) {
+      const auto timed = time_interleaved(cfg_, maps);
+      for (std::size_t i = 0; i < names.size(); ++i) host.emplace(names[i], timed[i]);
+    }
+    const auto host_time = [&](const std::string& name) -> std::optional<stats> {
+      const auto it = host.find(name);
+      return it == host.end() ? std::nullopt : std::optional<stats>(it->second);
+    };
+    const std::optional<stats> cpu = host_time("cpu");
+    const std::optional<stats> gpu_host = host_time("gpu-host");
+    if (cpu) {
+      parmap::map(op, in, out, {.where = parmap::backend::cpu});
       verify(op, in, out);
       auto& r = add("cpu", *cpu);
       r.ceiling = "cpu-copy";
       r.ratio = copy.median / cpu->median;
     }
 
-    std::optional<stats> gpu_host;
     if (dx != nullptr) {
       const std::span<const T> din(dx->data(), n);
       const std::span<T> dout(dy->data(), n);
@@ -231,18 +298,19 @@ class sweep {
         parmap::map(parmap::ops::scale(T(1)), std::span<const T>(dout), std::span<T>(back));
         verify(op, in, std::span<T>(back));
       }
-      if (has(cfg_.paths, "gpu-host")) {
-        gpu_host = time_it(cfg_, [&] { parmap::map(op, in, out, {.where = parmap::backend::gpu}); });
+      if (gpu_host) {
+        parmap::map(op, in, out, {.where = parmap::backend::gpu});
         verify(op, in, out);
         auto& r = add("gpu-host", *gpu_host);
         r.ceiling = "pcie";
         r.ratio = pcie / gpu_host->median;
       }
     }
-    if (has(cfg_.paths, "auto")) {
+    if (const auto automatic = host_time("auto")) {
       parmap::report rep;  // asked for once, outside the timing: building its text costs
       parmap::map(op, in, out, {.out_report = &rep});
-      const stats s = time_it(cfg_, [&] { parmap::map(op, in, out); });
+      verify(op, in, out);
+      const stats s = *automatic;
       auto& r = add("auto", s);
       r.chosen = parmap::to_string(rep.used);
       double best = cpu ? cpu->median : INFINITY;
@@ -277,15 +345,6 @@ std::string num(double v) {
   return buf;
 }
 
-std::string quoted(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    o += c;
-  }
-  return o + "\"";
-}
-
 struct machine_info {
   std::string cpu, gpu, gpu_versions, commit, date;
   int cores = 0, threads = 0;
@@ -294,27 +353,36 @@ struct machine_info {
 
 void write_json(const std::string& path, const machine_info& m, const config& cfg,
                 const std::vector<row>& rows, const std::vector<std::string>& summary) {
-  std::ofstream f(path);
-  f << "{\n  \"schema\": \"parmap-bench/1\",\n  \"machine\": {\"cpu\": " << quoted(m.cpu)
-    << ", \"cores\": " << m.cores << ", \"omp_threads\": " << m.threads << ", \"gpu\": " << quoted(m.gpu)
-    << ", \"gpu_memory_gib\": " << num(m.gpu_gib) << ", \"gpu_versions\": " << quoted(m.gpu_versions)
-    << ", \"commit\": " << quoted(m.commit) << ", \"date\": " << quoted(m.date) << "},\n"
-    << "  \"config\": {\"min_size\": " << cfg.min_size << ", \"max_size\": " << cfg.max_size
-    << ", \"reps\": " << cfg.reps << "},\n  \"summary\": [";
-  for (std::size_t i = 0; i < summary.size(); ++i) f << (i ? ", " : "") << quoted(summary[i]);
-  f << "],\n  \"results\": [\n";
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const row& r = rows[i];
-    f << "    {\"op\": " << quoted(r.op) << ", \"type\": " << quoted(r.type) << ", \"n\": " << r.n
-      << ", \"path\": " << quoted(r.path) << ", \"bytes\": " << static_cast<unsigned long long>(r.bytes)
-      << ", \"median_s\": " << num(r.median) << ", \"min_s\": " << num(r.min)
-      << ", \"gbps\": " << num(r.bytes / r.median / 1e9) << ", \"ceiling\": "
-      << (r.ceiling.empty() ? "null" : quoted(r.ceiling)) << ", \"ratio\": " << num(r.ratio)
-      << ", \"kernel_s\": " << num(r.kernel) << ", \"kernel_ratio\": " << num(r.kernel_ratio)
-      << ", \"chosen\": " << (r.chosen.empty() ? "null" : quoted(r.chosen)) << "}"
-      << (i + 1 < rows.size() ? ",\n" : "\n");
+  using json = nlohmann::ordered_json;
+  const auto number = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  const auto text = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
+  json j;
+  j["schema"] = "parmap-bench/1";
+  j["machine"] = {{"cpu", m.cpu},           {"cores", m.cores},
+                  {"omp_threads", m.threads}, {"gpu", m.gpu},
+                  {"gpu_memory_gib", number(m.gpu_gib)}, {"gpu_versions", m.gpu_versions},
+                  {"commit", m.commit},     {"date", m.date}};
+  j["config"] = {{"min_size", cfg.min_size}, {"max_size", cfg.max_size}, {"reps", cfg.reps}};
+  j["summary"] = summary;
+  json results = json::array();
+  for (const row& r : rows) {
+    results.push_back({{"op", r.op},
+                       {"type", r.type},
+                       {"n", r.n},
+                       {"path", r.path},
+                       {"bytes", static_cast<unsigned long long>(r.bytes)},
+                       {"median_s", number(r.median)},
+                       {"min_s", number(r.min)},
+                       {"gbps", number(r.bytes / r.median / 1e9)},
+                       {"ceiling", text(r.ceiling)},
+                       {"ratio", number(r.ratio)},
+                       {"kernel_s", number(r.kernel)},
+                       {"kernel_ratio", number(r.kernel_ratio)},
+                       {"chosen", text(r.chosen)}});
   }
-  f << "  ]\n}\n";
+  j["results"] = std::move(results);
+  std::ofstream f(path);
+  f << j.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
   if (!f) throw std::runtime_error("parmap-bench: cannot write " + path);
 }
 
@@ -406,6 +474,21 @@ std::vector<std::string> crossover(const config& cfg, const std::vector<row>& ro
                     key.first.c_str(), key.second.c_str(), worst, at);
       out.emplace_back(line);
     }
+  }
+  // Over everything: automatic's worst ratio to the faster forced path
+  // (target: at most 1.10), from the interleaved timings.
+  const row* worst = nullptr;
+  for (const row& r : rows) {
+    if (r.path == "auto" && std::isfinite(r.ratio) && (worst == nullptr || r.ratio < worst->ratio)) worst = &r;
+  }
+  if (worst != nullptr) {
+    char line[240];
+    std::snprintf(line, sizeof line,
+                  "automatic, every op, type and n from %zu to %zu: at worst %.2f x the faster forced path "
+                  "(%s %s, n = %zu, chose %s; target <= 1.10)",
+                  cfg.min_size, cfg.max_size, 1.0 / worst->ratio, worst->op.c_str(), worst->type.c_str(),
+                  worst->n, worst->chosen.c_str());
+    out.emplace_back(line);
   }
   return out;
 }
@@ -499,7 +582,7 @@ int main(int argc, char** argv) {
               m.commit.c_str());
 
   if (gpu.available) {  // automatic mode's calibration, loaded or measured now, not inside a timing
-    const auto& cal = parmap::detail::machine_calibration(parmap::detail::current_device_backend(), m.threads);
+    const auto& cal = parmap::detail::current_calibration(m.threads);
     std::printf("automatic mode's cost model: %s\n\n", cal.source.c_str());
   }
 

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "parmap/detail/dispatch.hpp"
+#include "parmap/detail/clock.hpp"
 #include "parmap/parmap.hpp"
 
 namespace {

@@ -7,34 +7,30 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
 
 #include "parmap/detail/catalogue.hpp"
-#include "parmap/detail/cpu_loop.hpp"
-#include "parmap/detail/dispatch.hpp"
+#include "parmap/detail/clock.hpp"
+#include "parmap/detail/cpu_catalogue.hpp"
 #include "parmap/detail/pipeline.hpp"
 #include "parmap/detail/staging.hpp"
-#include "parmap/map.hpp"
+#include "parmap/ops.hpp"
 
 namespace parmap::detail {
 
@@ -96,35 +92,6 @@ constexpr field number_fields[] = {
     {"pipeline_bandwidth", &calibration::pipeline_bandwidth},
 };
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) >= 0x20) out += c;
-  }
-  return out + "\"";
-}
-
-// The value after "name": in a flat JSON object, or nullopt.
-std::optional<std::string> json_value(const std::string& text, const std::string& name) {
-  const auto at = text.find("\"" + name + "\"");
-  if (at == std::string::npos) return std::nullopt;
-  auto p = text.find(':', at);
-  if (p == std::string::npos) return std::nullopt;
-  p = text.find_first_not_of(" \t\r\n", p + 1);
-  if (p == std::string::npos) return std::nullopt;
-  if (text[p] == '"') {
-    std::string s;
-    for (++p; p < text.size() && text[p] != '"'; ++p) {
-      if (text[p] == '\\' && p + 1 < text.size()) ++p;
-      s += text[p];
-    }
-    return s;
-  }
-  const auto end = text.find_first_of(",}\n", p);
-  return text.substr(p, end == std::string::npos ? std::string::npos : end - p);
-}
-
 }  // namespace
 
 std::optional<calibration> load_calibration(const std::string& key) {
@@ -132,43 +99,36 @@ std::optional<calibration> load_calibration(const std::string& key) {
   if (path.empty()) return std::nullopt;
   std::ifstream f(path);
   if (!f) return std::nullopt;
-  std::stringstream buf;
-  buf << f.rdbuf();
-  const std::string text = buf.str();
-  if (json_value(text, "key") != key) return std::nullopt;  // another machine's, or damaged
+  // Damaged, another machine's, or of another layout: nullopt, and it is measured again.
+  const nlohmann::json j = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  const auto text = [&](const char* name) -> std::optional<std::string> {
+    const auto it = j.find(name);
+    if (it == j.end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+  };
+  const auto number = [&](const char* name) -> std::optional<double> {
+    const auto it = j.find(name);
+    if (it == j.end() || !it->is_number()) return std::nullopt;
+    const double x = it->get<double>();
+    if (!std::isfinite(x) || x < 0) return std::nullopt;
+    return x;
+  };
+  if (text("key") != key) return std::nullopt;
   calibration c;
   c.key = key;
   c.source = "cache " + path;
-  const auto threads = json_value(text, "cpu_threads");
-  if (!threads) return std::nullopt;
-  c.cpu_threads = std::atoi(threads->c_str());
+  const auto threads = j.find("cpu_threads");
+  if (threads == j.end() || !threads->is_number_integer()) return std::nullopt;
+  c.cpu_threads = threads->get<int>();
   for (const auto& fld : number_fields) {
-    const auto v = json_value(text, fld.name);
+    const auto v = number(fld.name);
     if (!v) return std::nullopt;
-    char* end = nullptr;
-    const double x = std::strtod(v->c_str(), &end);
-    if (end == v->c_str() || !std::isfinite(x) || x < 0) return std::nullopt;
-    c.*fld.member = x;
+    c.*fld.member = *v;
   }
   if (c.cpu_threads < 1 || c.cpu_bandwidth <= 0) return std::nullopt;
   return c;
 }
-
-namespace {
-
-// One calibration per backend in use (the CUDA one; in tests also simulated
-// ones) and its description, never erased, so the references handed out stay
-// valid; the description tells a backend apart from an earlier one that had
-// the same address.
-struct entry {
-  std::string description;
-  std::unique_ptr<const calibration> cal;
-};
-std::mutex machine_mutex;
-std::map<const device_backend*, std::deque<entry>> machines;  // guarded; deque: stable addresses
-std::atomic<const calibration*> test_calibration{nullptr};
-
-}  // namespace
 
 estimate estimate_call(const calibration& c, std::size_t n, std::size_t in_elem_bytes,
                        std::size_t out_elem_bytes, cost_class cost, int threads, bool in_on_gpu,
@@ -273,13 +233,14 @@ bool save_calibration(const calibration& c) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   if (ec) return false;
   const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  nlohmann::ordered_json j;
+  j["key"] = c.key;
+  j["cpu_threads"] = c.cpu_threads;
+  for (const auto& fld : number_fields) j[fld.name] = c.*fld.member;
   {
     std::ofstream f(tmp);
     if (!f) return false;
-    f.precision(17);
-    f << "{\n  \"key\": " << json_string(c.key) << ",\n  \"cpu_threads\": " << c.cpu_threads;
-    for (const auto& fld : number_fields) f << ",\n  \"" << fld.name << "\": " << c.*fld.member;
-    f << "\n}\n";
+    f << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
     if (!f) return false;
   }
   std::filesystem::rename(tmp, path, ec);  // atomic: concurrent processes see old or new
@@ -287,38 +248,16 @@ bool save_calibration(const calibration& c) {
   return !ec;
 }
 
-const calibration& machine_calibration(device_backend& b, int threads) {
-  if (const calibration* t = test_calibration.load(std::memory_order_acquire)) return *t;
-  // Each thread remembers the last backend's entry (entries are never erased).
-  thread_local const device_backend* last_backend = nullptr;
-  thread_local const entry* last = nullptr;
-  const std::string& description = b.probe().description;
-  if (last_backend == &b && last->description == description) return *last->cal;
-  const std::lock_guard lock(machine_mutex);
-  auto& list = machines[&b];
-  auto it = std::find_if(list.begin(), list.end(),
-                         [&](const entry& e) { return e.description == description; });
-  if (it == list.end()) {
-    auto cached = load_calibration(calibration_key(b));
-    if (!cached) {
-      cached = measure_calibration(b, threads);
-      if (inside_parallel_region()) {
-        // Nested OpenMP regions run on one thread: the CPU figure is too low to keep.
-        cached->source = "measured inside a parallel region, not cached";
-      } else {
-        (void)save_calibration(*cached);
-      }
-    }
-    list.push_back({description, std::make_unique<const calibration>(std::move(*cached))});
-    it = list.end() - 1;
+calibration load_or_measure_calibration(device_backend& b, int threads) {
+  if (auto cached = load_calibration(calibration_key(b))) return std::move(*cached);
+  calibration c = measure_calibration(b, threads);
+  if (inside_parallel_region()) {
+    // Nested OpenMP regions run on one thread: the CPU figure is too low to keep.
+    c.source = "measured inside a parallel region, not cached";
+  } else {
+    (void)save_calibration(c);
   }
-  last_backend = &b;
-  last = &*it;
-  return *it->cal;
-}
-
-void set_test_calibration(const calibration* c) noexcept {
-  test_calibration.store(c, std::memory_order_release);
+  return c;
 }
 
 }  // namespace parmap::detail

@@ -1,15 +1,17 @@
 // The built-in ops' CPU loops, precompiled once (at -O3, with OpenMP SIMD) for
 // every op and element type of the catalogue, so that they vectorise whatever
 // flags the caller compiles with.
+#include "parmap/detail/cpu_catalogue.hpp"
+
 #include "parmap/detail/catalogue.hpp"
 #include "parmap/detail/cpu_loop.hpp"
 
 namespace parmap::detail {
 
-void cpu_catalogue(const op_call& c, const void* in, void* out, std::size_t first, std::size_t n,
+void cpu_catalogue(const op_call& c, const void* in, void* out, std::size_t first, std::size_t last,
                    int threads) {
   visit(c, [&]<class T, class Fn>(std::type_identity<T>, const Fn& f) {
-    cpu_map(f, static_cast<const T*>(in), static_cast<T*>(out), first, n, threads);
+    cpu_map(f, static_cast<const T*>(in), static_cast<T*>(out), first, last, threads);
   });
 }
 

@@ -3,7 +3,6 @@
 #include "parmap/detail/dispatch.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -16,6 +15,7 @@
 #endif
 
 #include "environment.hpp"
+#include "options.hpp"
 #include "parmap/detail/calibration.hpp"
 #include "parmap/detail/cpu_loop.hpp"
 #include "parmap/detail/gpu_state.hpp"
@@ -50,11 +50,6 @@ std::string millis(double s) {
 }
 
 }  // namespace
-
-double now_seconds() noexcept {
-  using clock = std::chrono::steady_clock;
-  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
-}
 
 bool gpu_never_pays(const call_info& call) noexcept {
   const std::size_t bytes = call.n * (call.in_elem_bytes + call.out_elem_bytes);
@@ -133,6 +128,25 @@ settings settle(const options& opt, decision& d) {
   d.threads = s.n_jobs == -1 ? max_threads() : s.n_jobs;
   d.forced = s.where != backend::automatic;
   return s;
+}
+
+// The CPU path for host data: serial for one thread or a small map of a known
+// cost, timed serially first (adaptive) for a small map of unknown cost, else
+// OpenMP.
+exec_path host_path(const decision& d, const call_info& call) noexcept {
+  const bool small = call.n < serial_threshold(call.cost);
+  if (d.threads <= 1) return exec_path::serial;
+  if (small && call.cost == cost_class::unknown) return exec_path::adaptive;
+  return small ? exec_path::serial : exec_path::parallel;
+}
+
+// Automatic mode sends host data to the GPU: a GPU failure before the output
+// is written runs the call on the CPU instead.
+void choose_gpu_with_cpu_fallback(decision& d, const call_info& call) noexcept {
+  d.used = backend::gpu;
+  d.path = exec_path::gpu;
+  d.on_gpu_failure = gpu_failure_rule::run_on_cpu;
+  d.cpu_fallback = host_path(d, call) == exec_path::parallel ? exec_path::parallel : exec_path::serial;
 }
 
 }  // namespace
@@ -215,8 +229,7 @@ decision decide(const call_info& call, const options& opt) {
       note(d, "no usable GPU (", gpu().description, "); ");
     } else if (set.gpu_min_elements) {
       if (call.n >= *set.gpu_min_elements) {
-        d.used = backend::gpu;
-        d.path = exec_path::gpu;
+        choose_gpu_with_cpu_fallback(d, call);
         note(d, "n >= PARMAP_GPU_MIN_ELEMENTS=", std::to_string(*set.gpu_min_elements));
         return d;
       }
@@ -224,7 +237,7 @@ decision decide(const call_info& call, const options& opt) {
     } else {
       const calibration* cal = nullptr;
       try {
-        cal = &machine_calibration(dev, max_threads());
+        cal = &current_calibration(max_threads());
       } catch (const gpu_error& e) {  // measuring the GPU failed: nothing cached, CPU this time
         note(d, "GPU failed while calibrating (", e.what(), "); ");
       }
@@ -232,8 +245,7 @@ decision decide(const call_info& call, const options& opt) {
         const estimate e = estimate_call(*cal, call.n, call.in_elem_bytes, call.out_elem_bytes, call.cost,
                                          d.threads, false, false);
         if (e.gpu < e.cpu) {
-          d.used = backend::gpu;
-          d.path = exec_path::gpu;
+          choose_gpu_with_cpu_fallback(d, call);
           if (d.explain) note(d, "estimated gpu ", millis(e.gpu), " vs cpu ", millis(e.cpu), " (", cal->source, ")");
           return d;
         }
@@ -244,19 +256,27 @@ decision decide(const call_info& call, const options& opt) {
     note(d, "not a device op; ");
   }
 
-  if (d.threads <= 1) {
-    d.path = exec_path::serial;
+  d.path = host_path(d, call);
+  if (d.path == exec_path::serial && d.threads <= 1) {
     note(d, "n_jobs = 1: serial");
-  } else if (call.cost == cost_class::unknown && call.n < serial_threshold(call.cost)) {
-    d.path = exec_path::adaptive;  // run_adaptive completes the reason
-  } else if (call.n < serial_threshold(call.cost)) {
-    d.path = exec_path::serial;
+  } else if (d.path == exec_path::serial) {
     note(d, "n < serial threshold ", std::to_string(serial_threshold(call.cost)));
-  } else {
-    d.path = exec_path::parallel;
+  } else if (d.path == exec_path::parallel) {
     note(d, "OpenMP, ", std::to_string(d.threads), " threads");
-  }
+  }  // adaptive: settle_adaptive completes the reason
   return d;
+}
+
+void settle_adaptive(decision& d, double per_element, std::size_t remaining) {
+  const int most = std::max(d.threads, d.max_workers);
+  if (most > 1 && per_element * static_cast<double>(remaining) > d.adaptive.serial_budget) {
+    d.path = exec_path::blocking;  // a task loop: one worker per core, more while they wait
+    d.max_workers = most;
+    note(d, "small n, expensive callable: task loop");
+  } else {
+    d.path = exec_path::serial;
+    note(d, "small n, cheap callable: serial");
+  }
 }
 
 worker_limits plan_tasks(std::size_t n, bool all_blocking, const options& opt, decision& d) {
@@ -285,17 +305,21 @@ worker_limits plan_tasks(std::size_t n, bool all_blocking, const options& opt, d
   return lim;
 }
 
-void fall_back_to_cpu(decision& d, const call_info& call, const char* what_failed) {
+void fall_back_to_cpu(decision& d, const char* what_failed) {
   d.used = backend::cpu;
-  d.path = call.n < serial_threshold(call.cost) ? exec_path::serial : exec_path::parallel;
+  d.path = d.cpu_fallback;
   d.reason.clear();
   note(d, "GPU failed (", what_failed, "); ran on the CPU instead");
 }
 
-void finish(const decision& d, const call_info& call, double seconds, const options& opt) {
+void finish(const decision& d, const call_info& call, double seconds, const options& opt) noexcept {
   if (opt.out_report != nullptr) {
     opt.out_report->used = d.used;
-    opt.out_report->reason = d.reason;
+    try {
+      opt.out_report->reason = d.reason;
+    } catch (...) {  // out of memory copying the text: the other fields still say what ran
+      opt.out_report->reason.clear();
+    }
     opt.out_report->n = call.n;
     opt.out_report->seconds = seconds;
   }

@@ -26,11 +26,4 @@ environment read_environment();
 // Throws config_error, on every call, while a value is bad.
 const environment& current_environment();
 
-// Scope set by the innermost parmap::scoped_backend on this thread.
-struct scope_setting {
-  backend where = backend::automatic;
-  int n_jobs = -1;
-};
-scope_setting current_scope() noexcept;
-
 }  // namespace parmap::detail

@@ -23,15 +23,6 @@ task_error::task_error(std::size_t index, std::exception_ptr cause)
       index_(index),
       cause_(std::move(cause)) {}
 
-const char* to_string(backend b) noexcept {
-  switch (b) {
-    case backend::automatic: return "automatic";
-    case backend::cpu: return "cpu";
-    case backend::gpu: return "gpu";
-  }
-  return "?";
-}
-
 namespace detail {
 
 const char* op_name(op_code c) noexcept {

@@ -1,11 +1,14 @@
 // The one owner of the process-wide GPU state: which device backend is in
-// use, and its staging pool. Also the public probe and release calls.
+// use, its staging pool and its calibration. Also the public probe and
+// release calls.
 #include "parmap/detail/gpu_state.hpp"
 
 #include <atomic>
 #include <cstdlib>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include "parmap/device.hpp"
 
@@ -17,6 +20,11 @@ struct gpu_state {
   std::mutex mutex;                     // guards pool
   std::unique_ptr<staging_pool> pool;   // for the backend in use, made on first use
   std::once_flag exit_hook;
+  // The calibration of the backend in use (nullptr: none yet). Every one made
+  // is kept in `calibrations`, so a reference handed out stays valid.
+  std::atomic<const calibration*> cal{nullptr};
+  std::mutex cal_mutex;  // guards calibrations; held while measuring
+  std::deque<calibration> calibrations;
 };
 
 // Never destroyed, so an exit handler or a late thread still finds it.
@@ -36,7 +44,32 @@ device_backend* set_device_backend(device_backend* b) noexcept {
   gpu_state& s = state();
   const std::lock_guard lock(s.mutex);
   s.pool.reset();  // frees the slots through the backend that made them, still alive here
+  {
+    const std::lock_guard cal_lock(s.cal_mutex);
+    s.cal.store(nullptr, std::memory_order_release);  // another backend: calibrated again
+  }
   return s.installed.exchange(b, std::memory_order_acq_rel);
+}
+
+const calibration& current_calibration(int threads) {
+  gpu_state& s = state();
+  if (const calibration* c = s.cal.load(std::memory_order_acquire)) return *c;
+  const std::lock_guard lock(s.cal_mutex);
+  if (const calibration* c = s.cal.load(std::memory_order_acquire)) return *c;  // measured meanwhile
+  s.calibrations.push_back(load_or_measure_calibration(current_device_backend(), threads));
+  s.cal.store(&s.calibrations.back(), std::memory_order_release);
+  return s.calibrations.back();
+}
+
+void install_calibration(std::optional<calibration> c) {
+  gpu_state& s = state();
+  const std::lock_guard lock(s.cal_mutex);
+  if (!c) {
+    s.cal.store(nullptr, std::memory_order_release);
+    return;
+  }
+  s.calibrations.push_back(std::move(*c));
+  s.cal.store(&s.calibrations.back(), std::memory_order_release);
 }
 
 staging_pool& current_staging_pool() {

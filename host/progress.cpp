@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "parmap/detail/dispatch.hpp"
+#include "parmap/detail/clock.hpp"
 
 namespace parmap::detail {
 namespace {

@@ -9,10 +9,6 @@
 #include <cstring>
 
 namespace parmap::detail {
-namespace {
-thread_local int depth = 0;
-}  // namespace
-
 double thread_cpu_seconds(std::thread::native_handle_type h) noexcept {
   clockid_t id{};
   if (pthread_getcpuclockid(h, &id) != 0) return -1;
@@ -45,8 +41,5 @@ bool thread_waiting(int tid) noexcept {
   return state == 'S' || state == 'D';
 }
 
-int nested_depth() noexcept { return depth; }
-nested_scope::nested_scope() noexcept { ++depth; }
-nested_scope::~nested_scope() { --depth; }
 
 }  // namespace parmap::detail

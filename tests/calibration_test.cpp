@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "parmap/detail/calibration.hpp"
+#include "parmap/detail/gpu_state.hpp"
 #include "parmap/parmap.hpp"
 #include "support/sim_backend.hpp"
 
@@ -26,8 +28,8 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 // Installs a calibration for the guard's lifetime.
 class use_calibration {
  public:
-  explicit use_calibration(const calibration& c) { parmap::detail::set_test_calibration(&c); }
-  ~use_calibration() { parmap::detail::set_test_calibration(nullptr); }
+  explicit use_calibration(const calibration& c) { parmap::detail::install_calibration(c); }
+  ~use_calibration() { parmap::detail::install_calibration(std::nullopt); }
   use_calibration(const use_calibration&) = delete;
   use_calibration& operator=(const use_calibration&) = delete;
 };
@@ -212,6 +214,25 @@ TEST(CalibrationCache, RoundTripAndRejection) {
     damaged << "{ \"key\": \"" << c.key << "\", \"cpu_threads\": 2, \"cpu_bandwidth\": oops }";
   }
   EXPECT_FALSE(parmap::detail::load_calibration(c.key).has_value());
+  {
+    std::ofstream truncated(path);
+    truncated << "{ \"key\": \"" << c.key << "\", \"cpu_threads\": 2, \"cpu_band";
+  }
+  EXPECT_FALSE(parmap::detail::load_calibration(c.key).has_value());
+
+  // Any text in a key (a CPU model names itself) survives the file; bytes
+  // that are not UTF-8 are replaced when written, so such a key no longer
+  // matches and the machine is measured again, rather than a throw.
+  calibration odd = c;
+  odd.key = "CPU \xff";
+  EXPECT_TRUE(parmap::detail::save_calibration(odd));
+  EXPECT_FALSE(parmap::detail::load_calibration(odd.key).has_value());
+  odd.key = "CPU\u00ae \"Gold\" \\ 6\tcores\n; GPU";
+  ASSERT_TRUE(parmap::detail::save_calibration(odd));
+  const auto valid_back = parmap::detail::load_calibration(odd.key);
+  ASSERT_TRUE(valid_back.has_value());
+  EXPECT_EQ(valid_back->key, odd.key);
+  EXPECT_DOUBLE_EQ(valid_back->gpu_bandwidth, odd.gpu_bandwidth);
   std::filesystem::remove_all(dir);
 }
 #endif

@@ -71,24 +71,18 @@ template <class R>
 auto parallel(std::vector<task<R>> tasks, const options& opt = {}) {
   const std::size_t n = tasks.size();
   detail::decision d;
-  const double t0 = detail::now_seconds();
   const bool all_blocking =
       n > 0 && std::all_of(tasks.begin(), tasks.end(), [](const task<R>& t) { return t.blocking(); });
   const detail::worker_limits lim = detail::plan_tasks(n, all_blocking, opt, d);
   detail::call_info info;
   info.n = n;
   info.what = "parallel";
+  const detail::call_guard guard(d, info, opt);
   std::optional<detail::progress_bar> bar;
   if (d.progress && n > 0) bar.emplace(n, "parmap::parallel", d.progress_forced);
   auto run = [&](auto&& body) {
-    try {
-      detail::task_loop(0, n, lim, bar ? &*bar : nullptr, body);
-    } catch (...) {
-      detail::finish(d, info, detail::now_seconds() - t0, opt);
-      throw;
-    }
+    detail::task_loop(0, n, lim, bar ? &*bar : nullptr, body);
     if (bar) bar->finish();
-    detail::finish(d, info, detail::now_seconds() - t0, opt);
   };
   if constexpr (std::is_void_v<R>) {
     run([&](std::size_t i) { tasks[i](); });

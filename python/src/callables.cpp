@@ -46,7 +46,6 @@ std::vector<nb::object> run_items(std::size_t n, bool all_blocking, const option
                                   const char* what, const std::function<PyObject*(std::size_t)>& call) {
   std::vector<nb::object> results(n);
   detail::decision d;
-  const double t0 = detail::now_seconds();
   detail::worker_limits lim = detail::plan_tasks(n, all_blocking, opt, d);
 #if !defined(Py_GIL_DISABLED)
   lim.serialised = true;
@@ -54,6 +53,7 @@ std::vector<nb::object> run_items(std::size_t n, bool all_blocking, const option
   detail::call_info info;
   info.n = n;
   info.what = what;
+  const detail::call_guard guard(d, info, opt);  // the report, once the GIL is held again
   std::optional<detail::progress_bar> bar;
   if (d.progress && n > 0) bar.emplace(n, "parmap.map", d.progress_forced);
   detail::loop_hooks hooks;
@@ -70,15 +70,11 @@ std::vector<nb::object> run_items(std::size_t n, bool all_blocking, const option
     if (r == nullptr) throw nb::python_error();
     results[i] = nb::steal(r);
   };
-  try {
+  {
     const nb::gil_scoped_release unlocked;
     detail::task_loop(0, n, lim, bar ? &*bar : nullptr, body, hooks);
-  } catch (...) {
-    detail::finish(d, info, detail::now_seconds() - t0, opt);
-    throw;
   }
   if (bar) bar->finish();
-  detail::finish(d, info, detail::now_seconds() - t0, opt);
   return results;
 }
 

@@ -1,6 +1,7 @@
 // The automatic mode's cost model, calibrated once per machine: measured CPU
 // and GPU figures, cached on disk (host/calibration.cpp), and the estimate of
-// one call's time on each path.
+// one call's time on each path. Functions without state: the process's
+// calibration is owned by gpu_state.hpp.
 #pragma once
 
 #include <cstddef>
@@ -49,11 +50,10 @@ bool save_calibration(const calibration& c);
 // machine's, or the file is damaged.
 std::optional<calibration> load_calibration(const std::string& key);
 
-// The calibration automatic mode uses with backend b: a test's (see below),
-// else the cached one for this machine, else measured now and cached. Only
-// called when b has a GPU. Thread-safe.
-const calibration& machine_calibration(device_backend& b, int threads);
-// Tests: use c (nullptr: back to the machine's).
-void set_test_calibration(const calibration* c) noexcept;
+// The cached calibration of b's machine, else one measured now and cached
+// (not cached when measured inside a parallel region: its CPU figure would be
+// one thread's). Throws gpu_error when measuring the GPU fails. The one the
+// process keeps has one owner, gpu_state.hpp (current_calibration).
+calibration load_or_measure_calibration(device_backend& b, int threads);
 
 }  // namespace parmap::detail

@@ -17,18 +17,9 @@
 
 #include "../config.hpp"
 #include "../errors.hpp"
+#include "nesting.hpp"
 
 namespace parmap::detail {
-
-// How deep this thread is inside parmap's own workers (OpenMP or task loop);
-// maps called from a worker (nested maps) run serially on it.
-int nested_depth() noexcept;
-struct nested_scope {
-  nested_scope() noexcept;
-  ~nested_scope();
-  nested_scope(const nested_scope&) = delete;
-  nested_scope& operator=(const nested_scope&) = delete;
-};
 
 // The first failure of a loop. Elements at or above `stop` are not started, so
 // every element below the lowest failing index runs and the reported index is

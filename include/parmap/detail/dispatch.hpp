@@ -1,11 +1,13 @@
 // The dispatcher's non-template core (host/dispatch.cpp): map() describes the
-// call, decide() picks the path, finish() fills the report and logs.
+// call, decide() returns the complete plan, the executor (execute.hpp) runs
+// it, and a call_guard fills the report and logs when the call ends.
 #pragma once
 
 #include <cstddef>
 #include <string>
 
 #include "../options.hpp"
+#include "clock.hpp"
 #include "device_backend.hpp"
 #include "op_code.hpp"
 
@@ -26,6 +28,23 @@ struct call_info {
   const char* what = "callable";  // op name for logs
 };
 
+// What the executor does when an automatic GPU run fails with a gpu_error
+// before writing the caller's output.
+enum class gpu_failure_rule : unsigned char {
+  rethrow,     // forced GPU, or data in GPU memory: the error reaches the caller
+  run_on_cpu,  // automatic on host data: the CPU runs the call (cpu_fallback)
+};
+
+// exec_path::adaptive (a callable of unknown cost on a small input): how many
+// elements the executor times serially before the plan settles on serial or a
+// task loop (settle_adaptive).
+struct adaptive_rule {
+  double serial_budget = 50e-6;   // s the rest may cost serially (a task loop costs tens of us)
+  double expensive = 100e-6;      // a first element slower than this stops the timing
+  std::size_t timed_limit = 33;   // elements timed at most, in batches of 1, 2, 4, ...
+};
+
+// The plan for one call: everything the executor needs, decided in one place.
 struct decision {
   backend used = backend::cpu;
   exec_path path = exec_path::serial;
@@ -38,6 +57,9 @@ struct decision {
   int max_workers = 1;   // most workers a task loop may grow to
   memory_kind in_kind = memory_kind::host;
   memory_kind out_kind = memory_kind::host;
+  gpu_failure_rule on_gpu_failure = gpu_failure_rule::rethrow;
+  exec_path cpu_fallback = exec_path::parallel;  // the CPU path after a GPU failure
+  adaptive_rule adaptive;
   std::string reason;  // empty unless explain
 };
 
@@ -62,10 +84,35 @@ struct worker_limits {
 worker_limits plan_tasks(std::size_t n, bool all_blocking, const options& opt, decision& d);
 
 // After the call: fills opt.out_report and logs under PARMAP_VERBOSE=1.
-void finish(const decision& d, const call_info& call, double seconds, const options& opt);
+// Never throws (a report that cannot be filled is left as it was).
+void finish(const decision& d, const call_info& call, double seconds, const options& opt) noexcept;
 
-// Replaces the reason after an automatic GPU run failed and the CPU took over.
-void fall_back_to_cpu(decision& d, const call_info& call, const char* what_failed);
+// Fills the report and logs when the call ends, normally or by an exception.
+// The call is timed only when someone reads the time (a report or
+// PARMAP_VERBOSE): two clock reads are a fifth of a small map's cost.
+class call_guard {
+ public:
+  call_guard(const decision& d, const call_info& call, const options& opt) noexcept
+      : d_(d), call_(call), opt_(opt), t0_(d.explain ? now_seconds() : 0.0) {}
+  ~call_guard() { finish(d_, call_, d_.explain ? now_seconds() - t0_ : 0.0, opt_); }
+  call_guard(const call_guard&) = delete;
+  call_guard& operator=(const call_guard&) = delete;
+
+ private:
+  const decision& d_;
+  const call_info& call_;
+  const options& opt_;
+  double t0_;
+};
+
+// The plan's gpu_failure_rule::run_on_cpu: switches d to d.cpu_fallback and
+// says why in the reason.
+void fall_back_to_cpu(decision& d, const char* what_failed);
+
+// The plan's adaptive_rule, applied to what the executor timed: `per_element`
+// seconds for each of the `remaining` elements. Sets d.path to serial or
+// blocking (a task loop that grows while its workers wait) and d's reason.
+void settle_adaptive(decision& d, double per_element, std::size_t remaining);
 
 // Automatic mode never sends host data to the GPU when the map moves fewer
 // bytes (in + out) than this, nor a transcendental op of fewer than
@@ -76,8 +123,5 @@ bool gpu_never_pays(const call_info& call) noexcept;
 
 // Below this many elements a map of a cheap op runs serially.
 std::size_t serial_threshold(cost_class c) noexcept;
-
-// Seconds on a steady clock.
-double now_seconds() noexcept;
 
 }  // namespace parmap::detail

@@ -1,9 +1,13 @@
 // The process-wide GPU state and its one owner (host/gpu_state.cpp): the
-// device backend in use and its staging pool. Both are made on first use;
-// the pool's memory is given back by parmap::release_cached_memory() and at
-// process exit (before the CUDA runtime shuts down).
+// device backend in use, its staging pool and automatic mode's calibration
+// for it. Each is made on first use; the pool's memory is given back by
+// parmap::release_cached_memory() and at process exit (before the CUDA
+// runtime shuts down).
 #pragma once
 
+#include <optional>
+
+#include "calibration.hpp"
 #include "device_backend.hpp"
 #include "staging.hpp"
 
@@ -25,5 +29,16 @@ staging_pool& current_staging_pool();
 std::size_t release_staging() noexcept;
 // The pool's usage, without making one (all zero when there is none).
 staging_pool::usage staging_usage() noexcept;
+
+// Automatic mode's calibration for the backend in use: the installed one,
+// else the machine's cached one, else measured now (`threads` CPU threads)
+// and cached. Kept until the backend changes or another is installed; a
+// reference stays valid for the process's life. Thread-safe: concurrent first
+// callers measure once. Throws gpu_error when measuring fails (nothing is
+// kept: the next call tries again).
+const calibration& current_calibration(int threads);
+// Makes c the calibration of the backend in use (tests; parmap-bench
+// --calibrate); nullopt forgets it, so the next need loads or measures.
+void install_calibration(std::optional<calibration> c);
 
 }  // namespace parmap::detail

@@ -1,14 +1,24 @@
+// options.hpp's names: backend names and scoped_backend's per-thread scopes.
+// (reload_environment lives with the readings, in environment.cpp.)
+#include "options.hpp"
+
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include "environment.hpp"
-#include "parmap/options.hpp"
 
 namespace parmap {
 namespace {
 thread_local std::vector<detail::scope_setting> scopes;  // innermost last
 }  // namespace
+
+const char* to_string(backend b) noexcept {
+  switch (b) {
+    case backend::automatic: return "automatic";
+    case backend::cpu: return "cpu";
+    case backend::gpu: return "gpu";
+  }
+  return "?";
+}
 
 scoped_backend::scoped_backend(backend b, int n_jobs) : depth_(scopes.size()) {
   if (n_jobs == 0 || n_jobs < -1) {

@@ -1,0 +1,199 @@
+// The plan decide() returns and the rules the executor applies from it: the
+// GPU-failure rule and CPU fallback path, the adaptive rule, the report filled
+// by the call guard on every exit, and the calibration's one owner.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "parmap/detail/dispatch.hpp"
+#include "parmap/detail/gpu_state.hpp"
+#include "parmap/parmap.hpp"
+#include "support/sim_backend.hpp"
+
+namespace {
+
+using parmap::backend;
+using parmap::detail::call_info;
+using parmap::detail::callable_kind;
+using parmap::detail::cost_class;
+using parmap::detail::decision;
+using parmap::detail::exec_path;
+using parmap::detail::gpu_failure_rule;
+using parmap::test::env_var;
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+call_info square_f32(std::size_t n, const float* in, float* out) {
+  call_info c;
+  c.n = n;
+  c.in_elem_bytes = 4;
+  c.out_elem_bytes = 4;
+  c.kind = callable_kind::device;
+  c.gpu_kernel = true;
+  c.cost = cost_class::memory;
+  c.in = in;
+  c.out = out;
+  c.what = "square";
+  return c;
+}
+
+class Plan : public ::testing::Test {
+ protected:
+  env_var backend_{"PARMAP_BACKEND", nullptr};
+  env_var min_{"PARMAP_GPU_MIN_ELEMENTS", nullptr};
+  env_var verbose_{"PARMAP_VERBOSE", nullptr};
+};
+
+TEST_F(Plan, HostPathsCarryNoGpuRule) {
+  std::vector<float> x(1 << 16), y(1 << 16);
+  const decision big = parmap::detail::decide(square_f32(x.size(), x.data(), y.data()),
+                                              {.where = backend::cpu, .n_jobs = 2});
+  EXPECT_EQ(big.path, exec_path::parallel);
+  EXPECT_EQ(big.threads, 2);
+  EXPECT_EQ(big.on_gpu_failure, gpu_failure_rule::rethrow);
+  const decision small = parmap::detail::decide(square_f32(16, x.data(), y.data()), {.n_jobs = 2});
+  EXPECT_EQ(small.path, exec_path::serial);
+  call_info plain = square_f32(100, x.data(), y.data());
+  plain.kind = callable_kind::plain;
+  plain.gpu_kernel = false;
+  plain.cost = cost_class::unknown;
+  EXPECT_EQ(parmap::detail::decide(plain, {.n_jobs = 2}).path, exec_path::adaptive);
+  EXPECT_EQ(parmap::detail::decide(plain, {.n_jobs = 1}).path, exec_path::serial);
+}
+
+#if defined(PARMAP_TEST_SIM)
+TEST_F(Plan, OnlyAutomaticGpuRunsOnHostDataFallBackToTheCpu) {
+  parmap::test::sim_backend sim;
+  const parmap::test::use_backend use(sim);
+  std::vector<float> x(1 << 16), y(1 << 16);
+  const decision forced = parmap::detail::decide(square_f32(x.size(), x.data(), y.data()),
+                                                 {.where = backend::gpu});
+  EXPECT_EQ(forced.path, exec_path::gpu);
+  EXPECT_EQ(forced.on_gpu_failure, gpu_failure_rule::rethrow);
+
+  const env_var min("PARMAP_GPU_MIN_ELEMENTS", "1");
+  const decision big = parmap::detail::decide(square_f32(x.size(), x.data(), y.data()), {.n_jobs = 2});
+  EXPECT_EQ(big.path, exec_path::gpu);
+  EXPECT_EQ(big.on_gpu_failure, gpu_failure_rule::run_on_cpu);
+  EXPECT_EQ(big.cpu_fallback, exec_path::parallel);
+  const decision small = parmap::detail::decide(square_f32(64, x.data(), y.data()), {.n_jobs = 2});
+  EXPECT_EQ(small.on_gpu_failure, gpu_failure_rule::run_on_cpu);
+  EXPECT_EQ(small.cpu_fallback, exec_path::serial);  // under the serial threshold
+
+  // Data in GPU memory: the CPU cannot read it, so the error reaches the caller.
+  parmap::device_array<float> d(std::vector<float>(64, 1.0F));
+  const decision on_device = parmap::detail::decide(square_f32(64, d.data(), d.data()), {});
+  EXPECT_EQ(on_device.path, exec_path::gpu);
+  EXPECT_EQ(on_device.on_gpu_failure, gpu_failure_rule::rethrow);
+}
+
+// The fallback runs the plan's CPU path and says so in the report.
+TEST_F(Plan, AFailedAutomaticGpuRunFinishesOnTheCpuPathOfThePlan) {
+  parmap::test::sim_backend sim;
+  parmap::test::fault_injector faults(sim);
+  const parmap::test::use_backend use(faults);
+  const env_var min("PARMAP_GPU_MIN_ELEMENTS", "1");
+  faults.fail_launch = true;
+  std::vector<float> x(1 << 16, 3.0F), y(1 << 16, 0.0F);
+  parmap::report r;
+  parmap::map(parmap::ops::square, std::span<const float>(x), std::span<float>(y), {.out_report = &r});
+  EXPECT_EQ(r.used, backend::cpu);
+  EXPECT_TRUE(contains(r.reason, "GPU failed")) << r.reason;
+  EXPECT_EQ(y.front(), 9.0F);
+  EXPECT_EQ(y.back(), 9.0F);
+  EXPECT_EQ(x.back(), 3.0F);
+}
+#endif
+
+TEST(PlanAdaptive, TheRuleSettlesOnSerialOrATaskLoop) {
+  decision d;
+  d.threads = 2;
+  d.max_workers = 8;
+  d.explain = true;
+  // 1 us each for 1000 elements: 1 ms, over the 50 us budget: a task loop.
+  parmap::detail::settle_adaptive(d, 1e-6, 1000);
+  EXPECT_EQ(d.path, exec_path::blocking);
+  EXPECT_EQ(d.threads, 2);
+  EXPECT_EQ(d.max_workers, 8);
+  EXPECT_TRUE(contains(d.reason, "task loop")) << d.reason;
+  // 10 ns each for 1000 elements: 10 us, serial.
+  decision cheap;
+  cheap.threads = 2;
+  parmap::detail::settle_adaptive(cheap, 1e-8, 1000);
+  EXPECT_EQ(cheap.path, exec_path::serial);
+  // One thread and one worker: serial however costly.
+  decision one;
+  parmap::detail::settle_adaptive(one, 1.0, 1000);
+  EXPECT_EQ(one.path, exec_path::serial);
+  // The budget is the plan's: a larger one keeps the costly case serial.
+  decision patient;
+  patient.threads = 2;
+  patient.adaptive.serial_budget = 10.0;
+  parmap::detail::settle_adaptive(patient, 1e-6, 1000);
+  EXPECT_EQ(patient.path, exec_path::serial);
+}
+
+// The call guard fills the report when the callable throws, as when it returns.
+TEST(PlanReport, FilledOnEveryExit) {
+  const env_var verbose("PARMAP_VERBOSE", nullptr);
+  std::vector<int> x(100, 1);
+  parmap::report r;
+  EXPECT_THROW((void)parmap::map(
+                   [](int v) -> int {
+                     if (v == 1) throw std::runtime_error("no");
+                     return v;
+                   },
+                   x, {.where = backend::cpu, .out_report = &r}),
+               parmap::task_error);
+  EXPECT_EQ(r.used, backend::cpu);
+  EXPECT_EQ(r.n, 100U);
+  EXPECT_TRUE(contains(r.reason, "forced by options.where")) << r.reason;
+  parmap::report t;
+  std::vector<parmap::task<int>> tasks;
+  tasks.push_back(parmap::delayed([] { return 1; }));
+  tasks.push_back(parmap::delayed([]() -> int { throw std::runtime_error("no"); }));
+  EXPECT_THROW((void)parmap::parallel(std::move(tasks), {.out_report = &t}), parmap::task_error);
+  EXPECT_EQ(t.n, 2U);
+  EXPECT_EQ(t.used, backend::cpu);
+  EXPECT_GE(t.seconds, 0.0);
+  EXPECT_FALSE(t.reason.empty());
+}
+
+#if defined(PARMAP_TEST_SIM)
+// One owner: concurrent first callers share one calibration, an installed one
+// wins until it is forgotten, and a new backend is calibrated again.
+TEST(CalibrationOwner, OneCalibrationPerBackendInUse) {
+  parmap::test::sim_backend sim("simulated GPU for the calibration owner");
+  const parmap::test::use_backend use(sim);
+  std::vector<const parmap::detail::calibration*> seen(4, nullptr);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    threads.emplace_back([&seen, i] { seen[i] = &parmap::detail::current_calibration(2); });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto* c : seen) EXPECT_EQ(c, seen[0]);
+  EXPECT_TRUE(contains(seen[0]->key, "simulated GPU for the calibration owner")) << seen[0]->key;
+
+  parmap::detail::calibration mine = *seen[0];
+  mine.source = "test";
+  parmap::detail::install_calibration(mine);
+  EXPECT_EQ(parmap::detail::current_calibration(2).source, "test");
+  EXPECT_NE(seen[0]->key, "");  // the earlier reference is still valid
+  {
+    parmap::test::sim_backend other("another simulated GPU");
+    const parmap::test::use_backend use_other(other);
+    const auto& c = parmap::detail::current_calibration(2);
+    EXPECT_NE(c.source, "test");
+    EXPECT_TRUE(contains(c.key, "another simulated GPU")) << c.key;
+  }
+  parmap::detail::install_calibration(std::nullopt);
+  EXPECT_NE(parmap::detail::current_calibration(2).source, "test");
+}
+#endif
+
+}  // namespace
