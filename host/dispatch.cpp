@@ -168,7 +168,9 @@ decision decide(const call_info& call, const options& opt) {
   };
   if (call.n != 0 && dev.started() && gpu().available) {
     d.in_kind = dev.locate(call.in);
-    d.out_kind = dev.locate(call.out);
+    // In place: one query. Out of place both are asked about: either may be
+    // GPU memory (device_array in, host vector out, or the reverse).
+    d.out_kind = call.out == call.in ? d.in_kind : dev.locate(call.out);
   }
   const bool on_device = d.in_kind == memory_kind::device || d.out_kind == memory_kind::device;
 

@@ -288,6 +288,9 @@ TEST_F(Dispatch, NothingStartsTheGpuForWorkThatCannotUseIt) {
   sim.driver_loaded = true;
   (void)parmap::map([](double v) { return v; }, x);
   EXPECT_EQ(sim.locates.load(), 2);
+  // In place, one query.
+  parmap::map_inplace(parmap::ops::square, small);
+  EXPECT_EQ(sim.locates.load(), 3);
 #else
   GTEST_SKIP() << "needs the simulated GPU";
 #endif
