@@ -29,6 +29,7 @@
 #include "parmap/detail/clock.hpp"
 #include "parmap/detail/cpu_catalogue.hpp"
 #include "parmap/detail/pipeline.hpp"
+#include "parmap/detail/split.hpp"
 #include "parmap/detail/staging.hpp"
 #include "parmap/ops.hpp"
 
@@ -90,7 +91,36 @@ constexpr field number_fields[] = {
     {"gpu_transcendental", &calibration::gpu_transcendental},
     {"gpu_launch", &calibration::gpu_launch},
     {"pipeline_bandwidth", &calibration::pipeline_bandwidth},
+    {"split_cpu_bandwidth", &calibration::split_cpu_bandwidth},
+    {"split_gpu_bandwidth", &calibration::split_gpu_bandwidth},
 };
+
+// Both at once: a split square with shares from the rates measured alone,
+// each side's rate taken while the other runs (best of three by the later finisher).
+void measure_split(calibration& c, staging_pool& pool, const std::vector<float>& in, std::vector<float>& out,
+                   device_kernel kernel, const op_call& square) {
+  const std::size_t n = in.size();
+  const split_threads st = threads_for_split(c.cpu_threads);
+  const double cpu_rate = c.cpu_bandwidth * std::min(1.0, static_cast<double>(st.cpu) / c.cpu_threads);
+  const auto cpu_n = static_cast<std::size_t>(static_cast<double>(n) * cpu_rate / (cpu_rate + c.pipeline_bandwidth)) /
+                     64 * 64;
+  if (cpu_n == 0 || cpu_n >= n) return;  // one side is far faster: the split is never worth it
+  device_job gpu_part{in.data() + cpu_n, out.data() + cpu_n, n - cpu_n, sizeof(float), sizeof(float),
+                      memory_kind::host, memory_kind::host, kernel, &square};
+  gpu_part.copy_threads = st.copy;
+  double best = std::numeric_limits<double>::infinity();
+  for (int r = 0; r < 3; ++r) {
+    const split_outcome o = run_split_job(pool, gpu_part, [&] {
+      cpu_catalogue(square, in.data(), out.data(), 0, cpu_n, st.cpu);
+    });
+    if (o.gpu_failure) std::rethrow_exception(o.gpu_failure);
+    if (std::max(o.cpu_seconds, o.gpu_seconds) < best) {
+      best = std::max(o.cpu_seconds, o.gpu_seconds);
+      c.split_cpu_bandwidth = 2.0 * static_cast<double>(cpu_n * sizeof(float)) / std::max(o.cpu_seconds, 1e-9);
+      c.split_gpu_bandwidth = 2.0 * static_cast<double>((n - cpu_n) * sizeof(float)) / std::max(o.gpu_seconds, 1e-9);
+    }
+  }
+}
 
 }  // namespace
 
@@ -158,6 +188,31 @@ estimate estimate_call(const calibration& c, std::size_t n, std::size_t in_elem_
   return e;
 }
 
+split_estimate estimate_split(const calibration& c, std::size_t n, std::size_t in_elem_bytes,
+                              std::size_t out_elem_bytes, cost_class cost, int threads) noexcept {
+  split_estimate s;
+  s.seconds = std::numeric_limits<double>::infinity();
+  if (c.split_cpu_bandwidth <= 0 || c.split_gpu_bandwidth <= 0 || n == 0) return s;
+  const double bytes = static_cast<double>(in_elem_bytes + out_elem_bytes);
+  const bool heavy = cost == cost_class::transcendental;
+  const split_threads mine = threads_for_split(threads);
+  const split_threads measured = threads_for_split(c.cpu_threads);
+  const double cpu_share = std::min(1.0, static_cast<double>(mine.cpu) / measured.cpu);
+  // Seconds per element on each side while the other runs.
+  const double a_cpu = bytes / (c.split_cpu_bandwidth * cpu_share) + (heavy ? c.cpu_transcendental / mine.cpu : 0.0);
+  const double a_gpu = bytes / c.split_gpu_bandwidth + (heavy ? c.gpu_transcendental : 0.0);
+  // Both finish together: cpu x a_cpu = launch + (n - cpu) x a_gpu.
+  const double elements = static_cast<double>(n);
+  const double balanced = std::clamp((c.gpu_launch + elements * a_gpu) / (a_cpu + a_gpu), 0.0, elements);
+  std::size_t cpu = static_cast<std::size_t>(balanced) / 64 * 64;
+  if (cpu + 64 >= n) cpu = n;  // a GPU share under 64 elements is not worth its launch
+  s.cpu_elements = cpu;
+  const double cpu_time = static_cast<double>(cpu) * a_cpu;
+  const double gpu_time = cpu < n ? c.gpu_launch + static_cast<double>(n - cpu) * a_gpu : 0.0;
+  s.seconds = std::max(cpu_time, gpu_time);
+  return s;
+}
+
 std::string calibration_key(device_backend& b) {
   return cpu_model() + "; " + std::to_string(std::max(1U, std::thread::hardware_concurrency())) +
          " cores; " + b.probe().description;
@@ -223,6 +278,7 @@ calibration measure_calibration(device_backend& b, int threads) {
   const device_job host_map{in.data(), out.data(), n, sizeof(float), sizeof(float), memory_kind::host,
                             memory_kind::host, kernel, &square};
   c.pipeline_bandwidth = bytes / best_of(3, [&] { run_device_job(pool, host_map); });
+  measure_split(c, pool, in, out, kernel, square);
   return c;
 }
 

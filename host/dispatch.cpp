@@ -19,6 +19,7 @@
 #include "parmap/detail/calibration.hpp"
 #include "parmap/detail/cpu_loop.hpp"
 #include "parmap/detail/gpu_state.hpp"
+#include "parmap/detail/split.hpp"
 #include "parmap/errors.hpp"
 
 namespace parmap::detail {
@@ -100,6 +101,7 @@ struct settings {
   int n_jobs = -1;
   std::size_t blocking_cap = default_max_blocking;
   std::optional<std::size_t> gpu_min_elements;  // PARMAP_GPU_MIN_ELEMENTS
+  split_setting split;                          // PARMAP_SPLIT
 };
 
 settings settle(const options& opt, decision& d) {
@@ -125,6 +127,7 @@ settings settle(const options& opt, decision& d) {
   s.blocking_cap = s.n_jobs > 0 ? static_cast<std::size_t>(s.n_jobs)
                                 : env.max_blocking.value_or(default_max_blocking);
   s.gpu_min_elements = env.gpu_min_elements;
+  s.split = env.split;
   d.threads = s.n_jobs == -1 ? max_threads() : s.n_jobs;
   d.forced = s.where != backend::automatic;
   return s;
@@ -140,13 +143,36 @@ exec_path host_path(const decision& d, const call_info& call) noexcept {
   return small ? exec_path::serial : exec_path::parallel;
 }
 
-// Automatic mode sends host data to the GPU: a GPU failure before the output
-// is written runs the call on the CPU instead.
+// Automatic mode sends host data to the GPU: after a GPU failure the CPU maps
+// the elements whose results are not yet in the output.
 void choose_gpu_with_cpu_fallback(decision& d, const call_info& call) noexcept {
   d.used = backend::gpu;
   d.path = exec_path::gpu;
   d.on_gpu_failure = gpu_failure_rule::run_on_cpu;
   d.cpu_fallback = host_path(d, call) == exec_path::parallel ? exec_path::parallel : exec_path::serial;
+}
+
+// Both at once: the CPU takes the first cpu_elements, the GPU the rest.
+void choose_split(decision& d, const call_info& call, std::size_t cpu_elements) {
+  choose_gpu_with_cpu_fallback(d, call);
+  d.path = exec_path::split;
+  d.split_at = cpu_elements;
+  const split_threads st = threads_for_split(d.threads);
+  d.split_cpu_threads = st.cpu;
+  d.split_copy_threads = st.copy;
+  if (d.explain) {
+    const double cpu = call.n == 0 ? 0.0 : 100.0 * static_cast<double>(cpu_elements) / static_cast<double>(call.n);
+    char shares[64];
+    std::snprintf(shares, sizeof shares, "split: cpu %.0f %%, gpu %.0f %%", cpu, 100.0 - cpu);
+    note(d, shares);
+  }
+}
+
+// PARMAP_SPLIT=<share>: a split whatever the model says, for device ops on
+// host data when a GPU is usable and nothing forced a backend.
+bool fixed_split_applies(const settings& set, const decision& d, const call_info& call) {
+  return set.split.how == split_setting::mode::fixed && !d.forced && call.kind == callable_kind::device &&
+         call.gpu_kernel && call.n > 0;
 }
 
 }  // namespace
@@ -224,6 +250,12 @@ decision decide(const call_info& call, const options& opt) {
     return d;
   }
 
+  if (fixed_split_applies(set, d, call) && gpu().available) {
+    const double share = set.split.cpu_share * static_cast<double>(call.n);
+    choose_split(d, call, std::min(call.n, static_cast<std::size_t>(share)));
+    note(d, " (PARMAP_SPLIT=", std::to_string(set.split.cpu_share), ")");
+    return d;
+  }
   if (!d.forced && call.kind == callable_kind::device && call.gpu_kernel) {
     if (!set.gpu_min_elements && gpu_never_pays(call)) {
       note(d, "too small for the GPU; ");
@@ -246,6 +278,20 @@ decision decide(const call_info& call, const options& opt) {
       if (cal != nullptr) {
         const estimate e = estimate_call(*cal, call.n, call.in_elem_bytes, call.out_elem_bytes, call.cost,
                                          d.threads, false, false);
+        // Both at once, when the rates measured while both ran say it beats
+        // the faster side alone by a clear margin (the estimate is a model).
+        if (set.split.how == split_setting::mode::model && d.threads > 1) {
+          const split_estimate s =
+              estimate_split(*cal, call.n, call.in_elem_bytes, call.out_elem_bytes, call.cost, d.threads);
+          if (s.cpu_elements > 0 && s.cpu_elements < call.n && s.seconds < 0.9 * std::min(e.cpu, e.gpu)) {
+            choose_split(d, call, s.cpu_elements);
+            if (d.explain) {
+              note(d, " (estimated ", millis(s.seconds), " vs cpu ", millis(e.cpu), ", gpu ", millis(e.gpu), "; ",
+                   cal->source, ")");
+            }
+            return d;
+          }
+        }
         if (e.gpu < e.cpu) {
           choose_gpu_with_cpu_fallback(d, call);
           if (d.explain) note(d, "estimated gpu ", millis(e.gpu), " vs cpu ", millis(e.cpu), " (", cal->source, ")");
@@ -307,11 +353,23 @@ worker_limits plan_tasks(std::size_t n, bool all_blocking, const options& opt, d
   return lim;
 }
 
-void fall_back_to_cpu(decision& d, const char* what_failed) {
+void fall_back_to_cpu(decision& d, const char* what_failed, std::size_t from) {
+  const bool was_split = d.path == exec_path::split;
   d.used = backend::cpu;
   d.path = d.cpu_fallback;
+  if (!d.explain) return;
+  if (was_split) {
+    note(d, "; GPU failed (", what_failed, "): its share from element ", std::to_string(from),
+         " ran on the CPU");
+    return;
+  }
   d.reason.clear();
-  note(d, "GPU failed (", what_failed, "); ran on the CPU instead");
+  if (from == 0) {
+    note(d, "GPU failed (", what_failed, "); ran on the CPU instead");
+  } else {
+    note(d, "GPU failed (", what_failed, ") with elements below ", std::to_string(from),
+         " done; the rest ran on the CPU");
+  }
 }
 
 void finish(const decision& d, const call_info& call, double seconds, const options& opt) noexcept {

@@ -10,12 +10,25 @@
 
 namespace parmap::detail {
 
+// PARMAP_SPLIT: whether automatic mode splits a device op on host data
+// between the CPU and the GPU.
+struct split_setting {
+  enum class mode : unsigned char {
+    model,  // when the calibrated model says it pays (the default, "auto")
+    off,    // never
+    fixed,  // always, the CPU taking cpu_share of the elements (tests, measurements)
+  };
+  mode how = mode::model;
+  double cpu_share = 0;
+};
+
 struct environment {
   std::optional<backend> where;                    // PARMAP_BACKEND=cpu|gpu|auto
   bool verbose = false;                            // PARMAP_VERBOSE=1
   int progress = 0;                                // PARMAP_PROGRESS=0|1|force -> 0, 1, 2
   std::optional<std::size_t> gpu_min_elements;     // PARMAP_GPU_MIN_ELEMENTS=N
   std::optional<std::size_t> max_blocking;         // PARMAP_MAX_BLOCKING=N (>= 1)
+  split_setting split;                             // PARMAP_SPLIT=auto|off|<cpu share>
 };
 
 // Reads environ now. Throws config_error naming the variable and the value

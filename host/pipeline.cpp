@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include "parmap/config.hpp"
 #include "parmap/detail/profile.hpp"
 #include "parmap/detail/staging.hpp"
@@ -16,13 +20,18 @@ namespace parmap::detail {
 namespace {
 
 // Copies between the caller's memory and a pinned buffer, on the OpenMP
-// threads for large ones (one thread cannot keep up with a PCIe link).
-void parallel_copy(void* dst, const void* src, std::size_t bytes) {
+// threads for large ones (one thread cannot keep up with a PCIe link);
+// `threads` of them when above 0.
+void parallel_copy(void* dst, const void* src, std::size_t bytes, int threads) {
   constexpr std::size_t block = std::size_t{1} << 20;
   const std::size_t blocks = (bytes + block - 1) / block;
   auto* d = static_cast<unsigned char*>(dst);
   const auto* s = static_cast<const unsigned char*>(src);
-  PARMAP_OMP(parallel for schedule(static) if (blocks > 2))
+#if defined(_OPENMP)
+  if (threads <= 0) threads = omp_get_max_threads();
+#endif
+  (void)threads;
+  PARMAP_OMP(parallel for schedule(static) num_threads(threads) if (blocks > 2 && threads > 1))
   for (std::size_t i = 0; i < blocks; ++i) {
     const std::size_t off = i * block;
     std::memcpy(d + off, s + off, std::min(block, bytes - off));
@@ -50,7 +59,7 @@ void run_staged(staging_pool& pool, const device_job& job) {
 
   const auto* in = static_cast<const unsigned char*>(job.in);
   auto* out = static_cast<unsigned char*>(job.out);
-  bool wrote = false;  // results already copied into the caller's buffer
+  std::size_t done = 0;  // elements whose results are in the caller's buffer (a prefix)
   // Waits for slot i's chunk and copies its results to the caller.
   auto collect = [&](std::size_t i) {
     in_flight& f = flight[i];
@@ -59,10 +68,13 @@ void run_staged(staging_pool& pool, const device_job& job) {
     b.synchronize(slots[i]->stream);
     if (out_host) {
       const profile_range range([&] { return "copy out " + std::to_string(f.count) + " elements"; });
-      wrote = true;
-      parallel_copy(out + f.off * job.out_elem_bytes, slots[i]->pinned, f.count * job.out_elem_bytes);
+      parallel_copy(out + f.off * job.out_elem_bytes, slots[i]->pinned, f.count * job.out_elem_bytes,
+                    job.copy_threads);
+      done = f.off + f.count;  // chunks are collected in order
+      if (job.written != nullptr) *job.written = done;
     }
   };
+  if (job.written != nullptr) *job.written = 0;
   try {
     std::size_t k = 0;
     for (std::size_t off = 0; off < job.n; off += chunk, ++k) {
@@ -74,7 +86,7 @@ void run_staged(staging_pool& pool, const device_job& job) {
       void* d_out = out_host ? s.device_out : out + off * job.out_elem_bytes;
       if (in_host) {
         const profile_range range([&] { return "H2D " + std::to_string(count) + " elements"; });
-        parallel_copy(s.pinned, in + off * job.in_elem_bytes, count * job.in_elem_bytes);
+        parallel_copy(s.pinned, in + off * job.in_elem_bytes, count * job.in_elem_bytes, job.copy_threads);
         b.upload_async(s.device_in, s.pinned, count * job.in_elem_bytes, s.stream);
       }
       b.launch_async(job.kernel, d_in, d_out, count, job.ctx, s.stream);
@@ -85,9 +97,9 @@ void run_staged(staging_pool& pool, const device_job& job) {
     for (std::size_t j = 0; j < slots.size(); ++j) collect((k + j) % slots.size());  // oldest first
   } catch (const gpu_error& e) {
     lease.discard();
-    if (in_place && wrote) {
-      throw gpu_error_after_write(std::string(e.what()) +
-                                      " (after part of the in-place data was overwritten: not retried on the CPU)",
+    if (in_place && done > 0) {
+      throw gpu_error_after_write(std::string(e.what()) + " (in place: elements below " + std::to_string(done) +
+                                      " already hold their results)",
                                   e.code());
     }
     throw;
@@ -117,7 +129,9 @@ void run_device_job(staging_pool& pool, const device_job& job) {
   device_backend& b = pool.backend();
   if (job.in_kind == memory_kind::device && job.out_kind == memory_kind::device) {
     const profile_range range([&] { return "transform n=" + std::to_string(job.n); });
+    if (job.written != nullptr) *job.written = 0;
     b.launch(job.kernel, job.in, job.out, job.n, job.ctx);
+    if (job.written != nullptr) *job.written = job.n;
     return;
   }
   run_staged(pool, job);

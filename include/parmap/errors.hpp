@@ -39,8 +39,9 @@ namespace detail {
 // std::exception (or "no exception" for a null e).
 std::string describe(const std::exception_ptr& e);
 
-// See device_backend.hpp: a GPU failure after in-place host data was partly
-// overwritten; never retried on the CPU.
+// A GPU failure after in-place host data was partly overwritten (pipeline.hpp):
+// the message says how far. Automatic mode finishes the rest on the CPU; a
+// forced GPU passes it to the caller.
 struct gpu_error_after_write : gpu_error {
   using gpu_error::gpu_error;
 };

@@ -100,15 +100,31 @@ void check_faults_mid_pipeline(fault_injector& faults, std::size_t n) {
   parmap::map_inplace(parmap::ops::square, z);
   EXPECT_EQ(wrong_squares(x, z), 0U);
   faults.clear();
-  // In place, failing after results were copied back: gpu_error even in automatic mode.
+  // In place, failing after results were copied back: automatic mode maps the
+  // rest on the CPU, and each element is squared once.
   faults.pass_first = 5;
   faults.fail_download = true;
   std::vector<float> w = x;
+  parmap::report r;
+  parmap::map_inplace(parmap::ops::square, w, {.out_report = &r});
+  EXPECT_EQ(wrong_squares(x, w), 0U);
+  EXPECT_EQ(r.used, backend::cpu);
+  EXPECT_TRUE(contains(r.reason, "done; the rest ran on the CPU")) << r.reason;
+  // The same forced to the GPU: gpu_error, saying how far the results got.
+  faults.pass_first = 5;
+  std::vector<float> v = x;
   try {
-    parmap::map_inplace(parmap::ops::square, w);
+    parmap::map_inplace(parmap::ops::square, v, {.where = backend::gpu});
     ADD_FAILURE() << "no exception";
   } catch (const parmap::gpu_error& e) {
-    EXPECT_TRUE(contains(e.what(), "not retried on the CPU")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "already hold their results")) << e.what();
+    const std::string what = e.what();
+    const std::size_t below = std::stoul(what.substr(what.find("below ") + 6));
+    ASSERT_GT(below, 0U);
+    ASSERT_LT(below, x.size());
+    EXPECT_EQ(wrong_squares(std::span<const float>(x).first(below), std::span<const float>(v).first(below)), 0U);
+    EXPECT_TRUE(std::equal(x.begin() + static_cast<long>(below), x.end(), v.begin() + static_cast<long>(below)))
+        << "elements past the reported point changed";
   }
   faults.clear();
   parmap::release_cached_memory();

@@ -26,6 +26,10 @@ struct calibration {
   double gpu_launch = 0;            // s: a one-element GPU map of host data (staging copies, launch, sync)
   double pipeline_bandwidth = 0;    // bytes/s (in + out) of square (f32) on host data through
                                     // the overlapped pipeline (maps of pipeline_min_bytes or more)
+  // A split map (split.hpp) of square (f32) on host data, each side's rate
+  // while the other runs (0: not measured, automatic mode never splits):
+  double split_cpu_bandwidth = 0;   // bytes/s of the CPU share on threads_for_split(cpu_threads).cpu
+  double split_gpu_bandwidth = 0;   // bytes/s of the GPU share, its copies on the .copy threads
 };
 
 // Estimated seconds of one call on each path.
@@ -36,6 +40,17 @@ struct estimate {
 estimate estimate_call(const calibration& c, std::size_t n, std::size_t in_elem_bytes,
                        std::size_t out_elem_bytes, cost_class cost, int threads, bool in_on_gpu,
                        bool out_on_gpu) noexcept;
+
+// A split of n elements: the CPU takes [0, cpu_elements), the GPU the rest,
+// so that both are estimated to finish together at `seconds`, from the rates
+// measured while both ran. cpu_elements is a multiple of 64 (or n); 0 or n
+// when one side alone is faster. seconds is infinite without split figures.
+struct split_estimate {
+  std::size_t cpu_elements = 0;
+  double seconds = 0;
+};
+split_estimate estimate_split(const calibration& c, std::size_t n, std::size_t in_elem_bytes,
+                              std::size_t out_elem_bytes, cost_class cost, int threads) noexcept;
 
 // The machine's key for `b` (the backend in use).
 std::string calibration_key(device_backend& b);

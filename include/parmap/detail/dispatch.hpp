@@ -14,7 +14,9 @@
 namespace parmap::detail {
 
 enum class callable_kind : unsigned char { plain, blocking, device };
-enum class exec_path : unsigned char { serial, parallel, adaptive, blocking, gpu };
+// split: the CPU maps [0, split_at) on split_cpu_threads while the GPU
+// pipeline maps the rest (split.hpp).
+enum class exec_path : unsigned char { serial, parallel, adaptive, blocking, gpu, split };
 
 struct call_info {
   std::size_t n = 0;
@@ -60,6 +62,9 @@ struct decision {
   gpu_failure_rule on_gpu_failure = gpu_failure_rule::rethrow;
   exec_path cpu_fallback = exec_path::parallel;  // the CPU path after a GPU failure
   adaptive_rule adaptive;
+  std::size_t split_at = 0;    // exec_path::split: elements the CPU takes, from the start
+  int split_cpu_threads = 1;   // the CPU share's OpenMP threads
+  int split_copy_threads = 1;  // the GPU share's staging-copy threads
   std::string reason;  // empty unless explain
 };
 
@@ -105,9 +110,10 @@ class call_guard {
   double t0_;
 };
 
-// The plan's gpu_failure_rule::run_on_cpu: switches d to d.cpu_fallback and
-// says why in the reason.
-void fall_back_to_cpu(decision& d, const char* what_failed);
+// The plan's gpu_failure_rule::run_on_cpu after the GPU failed with its
+// results in place up to element `from` (of the whole call): switches d to
+// d.cpu_fallback, which maps [from, n), and says so in the reason.
+void fall_back_to_cpu(decision& d, const char* what_failed, std::size_t from);
 
 // The plan's adaptive_rule, applied to what the executor timed: `per_element`
 // seconds for each of the `remaining` elements. Sets d.path to serial or

@@ -24,6 +24,7 @@
 #include "pipeline.hpp"
 #include "profile.hpp"
 #include "progress.hpp"
+#include "split.hpp"
 #include "task_loop.hpp"
 
 namespace parmap::detail {
@@ -55,21 +56,63 @@ void user_kernel(const void* in, void* out, std::size_t n, void* stream, const v
                                                    n, stream);
 }
 
-template <class F, class T, class U>
-void run_gpu(const F& f, const T* in, U* out, std::size_t n, const decision& d) {
+// Calls run(pool, job) with the device job of f over n elements (its kernel
+// and context live until run returns).
+template <class F, class T, class U, class Run>
+void with_device_job(const F& f, const T* in, U* out, std::size_t n, const decision& d, Run&& run) {
   staging_pool& pool = current_staging_pool();
-  device_backend& b = pool.backend();
   device_job job{in, out, n, sizeof(T), sizeof(U), d.in_kind, d.out_kind, nullptr, nullptr};
   if constexpr (catalogue_op<F, T, U>) {
     const op_call c = make_op_call<T>(f);
-    job.kernel = b.catalogue();
+    job.kernel = pool.backend().catalogue();
     job.ctx = &c;
-    run_device_job(pool, job);
+    run(pool, job);
   } else {
     job.kernel = &user_kernel<F, T, U>;
     job.ctx = &f;
-    run_device_job(pool, job);
+    run(pool, job);
   }
+}
+
+// The GPU path. Returns the first element whose result is not in `out`: n,
+// or, after a GPU failure the plan lets the CPU take over, where the CPU
+// starts (results reach the output chunk by chunk, in order, so the elements
+// below are done and, in place, must not be mapped again).
+template <class F, class T, class U>
+std::size_t run_gpu(const F& f, const T* in, U* out, std::size_t n, decision& d) {
+  std::size_t written = 0;
+  try {
+    with_device_job(f, in, out, n, d, [&](staging_pool& pool, device_job& job) {
+      job.written = &written;
+      run_device_job(pool, job);
+    });
+    return n;
+  } catch (const gpu_error& e) {
+    if (d.on_gpu_failure != gpu_failure_rule::run_on_cpu) throw;
+    fall_back_to_cpu(d, e.what(), written);
+    return written;
+  }
+}
+
+// The split path: the CPU maps [0, d.split_at) while the GPU maps the rest.
+// Returns where the CPU must go on from: n, or after a GPU failure the first
+// element of the GPU's share whose result is not in `out`.
+template <class F, class T, class U>
+std::size_t run_split(const F& f, const T* in, U* out, std::size_t n, decision& d) {
+  const std::size_t c = d.split_at;
+  split_outcome o;
+  with_device_job(f, in + c, out + c, n - c, d, [&](staging_pool& pool, device_job& job) {
+    job.copy_threads = d.split_copy_threads;
+    o = run_split_job(pool, job, [&] { run_cpu(f, in, out, 0, c, d.split_cpu_threads); });
+  });
+  if (!o.gpu_failure) return n;
+  try {
+    std::rethrow_exception(o.gpu_failure);
+  } catch (const gpu_error& e) {
+    if (d.on_gpu_failure != gpu_failure_rule::run_on_cpu) throw;
+    fall_back_to_cpu(d, e.what(), c + o.gpu_written);
+  }
+  return c + o.gpu_written;
 }
 
 template <class F>
@@ -168,20 +211,13 @@ void execute(const F& f, std::span<const T> in, U* out, const options& opt) {
   const profile_range range([&] {
     return std::string("parmap::map ") + call.what + " n=" + std::to_string(n) + " " + to_string(d.used);
   });
-  if (d.path == exec_path::gpu) {
+  std::size_t first = 0;
+  if (d.path == exec_path::gpu || d.path == exec_path::split) {
     if constexpr (has_gpu_impl<F, T, U>) {
-      try {
-        run_gpu(f, in.data(), out, n, d);
-        return;
-      } catch (const gpu_error_after_write&) {
-        throw;  // the caller's data is partly overwritten: no CPU retry
-      } catch (const gpu_error& e) {
-        if (d.on_gpu_failure != gpu_failure_rule::run_on_cpu) throw;
-        fall_back_to_cpu(d, e.what());
-      }
+      first = d.path == exec_path::gpu ? run_gpu(f, in.data(), out, n, d) : run_split(f, in.data(), out, n, d);
+      if (first == n) return;
     }
   }
-  std::size_t first = 0;
   if (d.path == exec_path::adaptive) {
     double per_element = 0;
     first = time_first_elements(f, in.data(), out, n, d.adaptive, per_element);

@@ -24,6 +24,14 @@ struct device_job {
   memory_kind out_kind;
   device_kernel kernel;
   const void* ctx;
+  // Set, when not null, to the number of leading elements whose results are
+  // in `out` (host output): results reach the caller's memory chunk by chunk,
+  // in order, so after a failure [0, *written) is done and the rest of out is
+  // as it was. Read it only after run_device_job returned or threw.
+  std::size_t* written = nullptr;
+  // OpenMP threads for the copies between the caller's memory and the pinned
+  // buffers (0: all). A split map leaves the other cores to its CPU share.
+  int copy_threads = 0;
 };
 
 // Chunks of a job smaller than its slots hold are cut down to this size, not
@@ -49,7 +57,7 @@ std::size_t pipeline_chunk_elements(std::size_t n, std::size_t elem_bytes, std::
 
 // Runs the job on the pool's backend, with the pool's slots for host-resident
 // sides. Throws gpu_error; gpu_error_after_write when an in-place map failed
-// after part of the caller's data was overwritten.
+// after part of the caller's data was overwritten (job.written says how much).
 void run_device_job(staging_pool& pool, const device_job& job);
 
 }  // namespace parmap::detail

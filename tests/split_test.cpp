@@ -1,0 +1,310 @@
+// One map split between the CPU and the GPU (issue: co-processing): the
+// split arithmetic of the cost model, and on the simulated GPU every split
+// point bit for bit against the serial reference, in place, a GPU failure at
+// every chunk, concurrent callers, the report, and that a forced backend or
+// PARMAP_SPLIT=off never splits.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "parmap/detail/calibration.hpp"
+#include "parmap/detail/gpu_state.hpp"
+#include "parmap/detail/split.hpp"
+#include "parmap/parmap.hpp"
+#include "support/sim_backend.hpp"
+
+namespace {
+
+using parmap::backend;
+using parmap::detail::calibration;
+using parmap::detail::cost_class;
+using parmap::detail::estimate_split;
+using parmap::test::env_var;
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+calibration rates(double cpu_gbs, double gpu_gbs, double launch = 0) {
+  calibration c;
+  c.key = "synthetic";
+  c.source = "test";
+  c.cpu_threads = 4;
+  c.cpu_bandwidth = cpu_gbs * 1e9;
+  c.cpu_transcendental = 8e-9;
+  c.h2d_bandwidth = c.d2h_bandwidth = 20e9;
+  c.gpu_bandwidth = 2e12;
+  c.gpu_transcendental = 1e-12;
+  c.gpu_launch = launch;
+  c.pipeline_bandwidth = gpu_gbs * 1e9;
+  c.split_cpu_bandwidth = cpu_gbs * 1e9;
+  c.split_gpu_bandwidth = gpu_gbs * 1e9;
+  return c;
+}
+
+TEST(SplitArithmetic, SharesMakeBothSidesFinishTogether) {
+  const std::size_t n = std::size_t{1} << 24;
+  // Equal rates, no fixed cost: half each.
+  const auto half = estimate_split(rates(10, 10), n, 4, 4, cost_class::memory, 4);
+  EXPECT_EQ(half.cpu_elements, n / 2);
+  EXPECT_DOUBLE_EQ(half.seconds, static_cast<double>(n / 2) * 8 / 10e9);
+  // A GPU three times as fast takes three quarters; its fixed cost moves a little back to the CPU.
+  const auto quarter = estimate_split(rates(10, 30), n, 4, 4, cost_class::memory, 4);
+  EXPECT_NEAR(static_cast<double>(quarter.cpu_elements), n / 4.0, 64);
+  const auto launch = estimate_split(rates(10, 30, 1e-3), n, 4, 4, cost_class::memory, 4);
+  EXPECT_GT(launch.cpu_elements, quarter.cpu_elements);
+  const double cpu_time = static_cast<double>(launch.cpu_elements) * 8 / 10e9;
+  const double gpu_time = 1e-3 + static_cast<double>(n - launch.cpu_elements) * 8 / 30e9;
+  EXPECT_NEAR(cpu_time, gpu_time, 64 * 8 / 10e9);  // within one 64-element step
+  EXPECT_EQ(launch.cpu_elements % 64, 0U);
+  // A transcendental op costs the CPU more per element (8 ns over its 3 split
+  // threads, against 1 ps on the GPU): the GPU takes more.
+  const auto heavy = estimate_split(rates(10, 10), n, 8, 8, cost_class::transcendental, 4);
+  const double a_cpu = 16 / 10e9 + 8e-9 / 3;
+  const double a_gpu = 16 / 10e9 + 1e-12;
+  EXPECT_NEAR(static_cast<double>(heavy.cpu_elements), n * a_gpu / (a_cpu + a_gpu), 64);
+  EXPECT_LT(heavy.cpu_elements, n / 2);
+}
+
+TEST(SplitArithmetic, EdgesGoToOneSide) {
+  // No split figures (not measured, or no GPU): never.
+  calibration none = rates(10, 10);
+  none.split_cpu_bandwidth = 0;
+  const auto never = estimate_split(none, 1 << 20, 4, 4, cost_class::memory, 4);
+  EXPECT_FALSE(std::isfinite(never.seconds));
+  // The GPU's fixed cost outweighs a small map: all on the CPU.
+  const auto small = estimate_split(rates(10, 100, 1e-3), 1000, 4, 4, cost_class::memory, 4);
+  EXPECT_EQ(small.cpu_elements, 1000U);
+  // Fewer than 64 elements: all on one side.
+  const auto tiny = estimate_split(rates(10, 10), 50, 4, 4, cost_class::memory, 4);
+  EXPECT_TRUE(tiny.cpu_elements == 0 || tiny.cpu_elements == 50) << tiny.cpu_elements;
+  // A far faster GPU: everything on it.
+  const auto gpu = estimate_split(rates(0.001, 1000), 1 << 20, 4, 4, cost_class::memory, 4);
+  EXPECT_EQ(gpu.cpu_elements, 0U);
+  EXPECT_EQ(estimate_split(rates(10, 10), 0, 4, 4, cost_class::memory, 4).cpu_elements, 0U);
+}
+
+TEST(SplitArithmetic, ThreadsAreShared) {
+  for (int t : {1, 2, 3, 4, 8, 16, 64}) {
+    const auto s = parmap::detail::threads_for_split(t);
+    EXPECT_GE(s.cpu, 1);
+    EXPECT_GE(s.copy, 1);
+    EXPECT_LE(s.cpu + s.copy, std::max(2, t)) << t;
+  }
+  EXPECT_EQ(parmap::detail::threads_for_split(16).copy, 4);
+}
+
+#if defined(PARMAP_TEST_SIM)
+
+template <class T>
+std::vector<T> inputs(std::size_t n) {
+  std::vector<T> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    v[i] = static_cast<T>(static_cast<double>(i % 1013) * 0.37 - 150.0);
+  }
+  return v;
+}
+
+template <class T>
+bool same_bits(const T& a, const T& b) {
+  return std::memcmp(&a, &b, sizeof(T)) == 0;
+}
+
+// Indices where got differs from op applied once to x, bit for bit.
+template <class Op, class T>
+std::size_t mismatches(const Op& op, const std::vector<T>& x, const std::vector<T>& got) {
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) bad += same_bits(got[i], op(x[i])) ? 0 : 1;
+  return bad;
+}
+
+// PARMAP_SPLIT's value that gives the CPU exactly k of n elements.
+std::string share_text(std::size_t k, std::size_t n) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", std::min(1.0, (static_cast<double>(k) + 0.5) / static_cast<double>(n)));
+  return buf;
+}
+
+class Split : public ::testing::Test {
+ protected:
+  env_var backend_{"PARMAP_BACKEND", nullptr};
+  env_var min_{"PARMAP_GPU_MIN_ELEMENTS", nullptr};
+  env_var verbose_{"PARMAP_VERBOSE", nullptr};
+  parmap::test::sim_backend sim_{"simulated GPU (split tests)"};
+  parmap::test::use_backend use_{sim_};
+
+  // Elements per chunk of a host-data job of n elements of elem_bytes.
+  std::size_t chunk_of(std::size_t n, std::size_t elem_bytes) {
+    (void)parmap::map(parmap::ops::square, std::vector<float>(4, 1.0F), {.where = backend::gpu});
+    const auto u = parmap::detail::staging_usage();
+    const int slots = parmap::detail::pipeline_slots_wanted(n * elem_bytes);
+    return parmap::detail::pipeline_chunk_elements(n, elem_bytes, u.slot_bytes, static_cast<std::size_t>(slots));
+  }
+};
+
+TEST_F(Split, EverySplitPointOfASmallMapIsExact) {
+  const std::size_t n = 129;  // smaller than a chunk
+  const auto xf = inputs<float>(n);
+  const auto xd = inputs<double>(n);
+  const auto xi = inputs<std::int64_t>(n);
+  for (std::size_t k = 0; k <= n; ++k) {
+    const std::string share = share_text(k, n);
+    const env_var split("PARMAP_SPLIT", share.c_str());
+    parmap::report r;
+    const auto yf = parmap::map(parmap::ops::square, xf, {.out_report = &r});
+    ASSERT_TRUE(contains(r.reason, "split: cpu")) << r.reason;
+    ASSERT_EQ(mismatches(parmap::ops::square, xf, yf), 0U) << "split at " << k;
+    if (k % 4 != 1 && k != n) continue;  // the other types at every fourth point, and the edges
+    ASSERT_EQ(mismatches(parmap::ops::exp, xd, parmap::map(parmap::ops::exp, xd)), 0U) << "split at " << k;
+    const auto aff = parmap::ops::affine(std::int64_t{3}, std::int64_t{-7});
+    ASSERT_EQ(mismatches(aff, xi, parmap::map(aff, xi)), 0U) << "split at " << k;
+  }
+}
+
+TEST_F(Split, SplitPointsAroundChunkBoundariesAreExact) {
+  const std::size_t chunk = chunk_of(std::size_t{1} << 20, sizeof(float));
+  const std::size_t n = 3 * chunk + 17;
+  const auto x = inputs<float>(n);
+  std::vector<float> y(n);
+  for (const std::size_t at : {std::size_t{0}, std::size_t{1}, chunk - 1, chunk, chunk + 1, n - chunk - 1,
+                               n - chunk, n - 17, n - 1, n}) {
+    // The GPU's share starts at `at`: its chunks end at every offset relative to the CPU's.
+    const std::string share = share_text(at, n);
+    const env_var split("PARMAP_SPLIT", share.c_str());
+    std::fill(y.begin(), y.end(), -1.0F);
+    parmap::map(parmap::ops::square, std::span<const float>(x), std::span<float>(y));
+    ASSERT_EQ(mismatches(parmap::ops::square, x, y), 0U) << "split at " << at << " of " << n;
+  }
+}
+
+TEST_F(Split, InPlaceMapsEachElementOnce) {
+  const std::size_t n = 100000;
+  const auto x = inputs<std::int64_t>(n);
+  for (const char* share : {"0", "0.25", "0.5", "0.9", "1"}) {
+    const env_var split("PARMAP_SPLIT", share);
+    auto y = x;
+    parmap::map_inplace(parmap::ops::shift(std::int64_t{5}), y);
+    ASSERT_EQ(mismatches(parmap::ops::shift(std::int64_t{5}), x, y), 0U) << "PARMAP_SPLIT=" << share;
+  }
+}
+
+// The GPU's share fails at its k-th chunk, for every k: the CPU maps the rest
+// of that share, each element once (in place as well), and the report says so.
+TEST_F(Split, AGpuFailureAtEveryChunkFinishesOnTheCpu) {
+  parmap::test::fault_injector faults(sim_);
+  const parmap::test::use_backend use(faults);
+  const std::size_t n = std::size_t{1} << 22;
+  const std::size_t gpu_share = n / 2;
+  const std::size_t chunk = chunk_of(gpu_share, sizeof(float));
+  const auto chunks = static_cast<int>((gpu_share + chunk - 1) / chunk);
+  ASSERT_GE(chunks, 3) << "too few chunks for this check";
+  const auto x = inputs<float>(n);
+  const env_var split("PARMAP_SPLIT", "0.5");
+  for (int k = 0; k < chunks; ++k) {
+    SCOPED_TRACE("failure after " + std::to_string(k) + " of " + std::to_string(chunks) + " chunks");
+    for (auto* flag : {&faults.fail_upload, &faults.fail_launch, &faults.fail_download}) {
+      faults.pass_first = k;
+      flag->store(true);
+      parmap::report r;
+      auto y = x;
+      parmap::map_inplace(parmap::ops::square, y, {.out_report = &r});
+      faults.clear();
+      ASSERT_EQ(mismatches(parmap::ops::square, x, y), 0U) << "failure after " << k << " chunks";
+      ASSERT_TRUE(contains(r.reason, "split: cpu 50 %")) << r.reason;
+      ASSERT_TRUE(contains(r.reason, "injected fault")) << r.reason;
+      ASSERT_TRUE(contains(r.reason, "ran on the CPU")) << r.reason;
+      EXPECT_EQ(r.used, backend::cpu);
+    }
+  }
+  parmap::release_cached_memory();
+  EXPECT_EQ(faults.live.load(), 0);
+  EXPECT_EQ(faults.pinned_live.load(), 0);
+}
+
+TEST_F(Split, AForcedBackendOrOffNeverSplits) {
+  const auto x = inputs<float>(1 << 16);
+  parmap::report r;
+  {
+    const env_var split("PARMAP_SPLIT", "0.5");
+    (void)parmap::map(parmap::ops::square, x, {.where = backend::cpu, .out_report = &r});
+    EXPECT_EQ(r.used, backend::cpu);
+    EXPECT_FALSE(contains(r.reason, "split")) << r.reason;
+    const auto y = parmap::map(parmap::ops::square, x, {.where = backend::gpu, .out_report = &r});
+    EXPECT_EQ(r.used, backend::gpu);
+    EXPECT_FALSE(contains(r.reason, "split")) << r.reason;
+    EXPECT_EQ(mismatches(parmap::ops::square, x, y), 0U);
+    // Not a device op: nothing to split.
+    (void)parmap::map([](float v) { return v * v; }, x, {.out_report = &r});
+    EXPECT_FALSE(contains(r.reason, "split")) << r.reason;
+  }
+  // The model would split, but PARMAP_SPLIT=off.
+  parmap::detail::install_calibration(rates(10, 10));
+  {
+    const env_var split("PARMAP_SPLIT", "off");
+    (void)parmap::map(parmap::ops::square, inputs<float>(1 << 22), {.out_report = &r});
+    EXPECT_FALSE(contains(r.reason, "split")) << r.reason;
+  }
+  parmap::detail::install_calibration(std::nullopt);
+}
+
+TEST_F(Split, TheModelSplitsWhenBothTogetherClearlyWin) {
+  const auto x = inputs<float>(1 << 22);
+  parmap::report r;
+  // Equal rates: together about twice as fast as either alone.
+  parmap::detail::install_calibration(rates(10, 10, 1e-4));
+  auto y = parmap::map(parmap::ops::square, x, {.n_jobs = 4, .out_report = &r});
+  EXPECT_EQ(r.used, backend::gpu);
+  EXPECT_TRUE(contains(r.reason, "split: cpu 5")) << r.reason;  // just over half: the GPU's fixed cost
+  EXPECT_TRUE(contains(r.reason, "estimated")) << r.reason;
+  EXPECT_EQ(mismatches(parmap::ops::square, x, y), 0U);
+  // One thread asked for: no split (the split needs a thread to feed the GPU).
+  (void)parmap::map(parmap::ops::square, x, {.n_jobs = 1, .out_report = &r});
+  EXPECT_FALSE(contains(r.reason, "split")) << r.reason;
+  // Both sides slow each other down so much that the split does not pay.
+  calibration contended = rates(10, 10, 1e-4);
+  contended.split_cpu_bandwidth = 4e9;
+  contended.split_gpu_bandwidth = 4e9;
+  parmap::detail::install_calibration(contended);
+  (void)parmap::map(parmap::ops::square, x, {.n_jobs = 4, .out_report = &r});
+  EXPECT_FALSE(contains(r.reason, "split")) << r.reason;
+  // Small maps never split (too small for the GPU at all).
+  parmap::detail::install_calibration(rates(10, 10, 1e-4));
+  (void)parmap::map(parmap::ops::square, inputs<float>(1000), {.n_jobs = 4, .out_report = &r});
+  EXPECT_FALSE(contains(r.reason, "split")) << r.reason;
+  parmap::detail::install_calibration(std::nullopt);
+}
+
+TEST_F(Split, ConcurrentCallersGetTheirOwnResults) {
+  const env_var split("PARMAP_SPLIT", "0.4");
+  std::vector<std::thread> threads;
+  std::vector<std::size_t> wrong(4, 0);
+  for (std::size_t t = 0; t < wrong.size(); ++t) {
+    threads.emplace_back([&wrong, t] {
+      for (int i = 0; i < 10; ++i) {
+        const std::size_t n = 50000 + t * 7919 + static_cast<std::size_t>(i) * 1237;
+        const auto x = inputs<double>(n);
+        const auto y = parmap::map(parmap::ops::affine(2.0, static_cast<double>(t)), x);
+        wrong[t] += mismatches(parmap::ops::affine(2.0, static_cast<double>(t)), x, y);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (std::size_t t = 0; t < wrong.size(); ++t) EXPECT_EQ(wrong[t], 0U) << "caller " << t;
+}
+
+#endif
+
+TEST(SplitSetting, BadValuesAreConfigErrors) {
+  for (const char* v : {"half", "1.5", "-0.1", "0.5x", "nan"}) {
+    const env_var split("PARMAP_SPLIT", v);
+    EXPECT_THROW((void)parmap::map(parmap::ops::square, std::vector<float>(4, 1.0F)), parmap::config_error) << v;
+  }
+}
+
+}  // namespace
