@@ -91,6 +91,7 @@ constexpr field number_fields[] = {
     {"gpu_transcendental", &calibration::gpu_transcendental},
     {"gpu_launch", &calibration::gpu_launch},
     {"pipeline_bandwidth", &calibration::pipeline_bandwidth},
+    {"pipeline_registered_bandwidth", &calibration::pipeline_registered_bandwidth},
     {"split_cpu_bandwidth", &calibration::split_cpu_bandwidth},
     {"split_gpu_bandwidth", &calibration::split_gpu_bandwidth},
 };
@@ -102,12 +103,14 @@ void measure_split(calibration& c, staging_pool& pool, const std::vector<float>&
   const std::size_t n = in.size();
   const split_threads st = threads_for_split(c.cpu_threads);
   const double cpu_rate = c.cpu_bandwidth * std::min(1.0, static_cast<double>(st.cpu) / c.cpu_threads);
-  const auto cpu_n = static_cast<std::size_t>(static_cast<double>(n) * cpu_rate / (cpu_rate + c.pipeline_bandwidth)) /
-                     64 * 64;
+  const bool registered = registration_pays(c, n * 2 * sizeof(float));  // as a split map would run
+  const double gpu_rate = registered ? c.pipeline_registered_bandwidth : c.pipeline_bandwidth;
+  const auto cpu_n = static_cast<std::size_t>(static_cast<double>(n) * cpu_rate / (cpu_rate + gpu_rate)) / 64 * 64;
   if (cpu_n == 0 || cpu_n >= n) return;  // one side is far faster: the split is never worth it
   device_job gpu_part{in.data() + cpu_n, out.data() + cpu_n, n - cpu_n, sizeof(float), sizeof(float),
                       memory_kind::host, memory_kind::host, kernel, &square};
   gpu_part.copy_threads = st.copy;
+  gpu_part.register_host = registered;
   double best = std::numeric_limits<double>::infinity();
   for (int r = 0; r < 3; ++r) {
     const split_outcome o = run_split_job(pool, gpu_part, [&] {
@@ -176,16 +179,22 @@ estimate estimate_call(const calibration& c, std::size_t n, std::size_t in_elem_
     return per_second > 0 ? bytes / per_second : std::numeric_limits<double>::infinity();
   };
   const double transcendental = heavy ? elements * c.gpu_transcendental : 0.0;
-  if (!in_on_gpu && !out_on_gpu && pipelined_by_size(n * (in_elem_bytes + out_elem_bytes)) &&
-      c.pipeline_bandwidth > 0) {
-    // The overlapped pipeline: copies and transform at its measured rate.
-    e.gpu = c.gpu_launch + rate(in_bytes + out_bytes, c.pipeline_bandwidth) + transcendental;
+  const std::size_t moved = n * (in_elem_bytes + out_elem_bytes);
+  if (!in_on_gpu && !out_on_gpu && pipelined_by_size(moved) && c.pipeline_bandwidth > 0) {
+    // The overlapped pipeline: copies and transform at its measured rate,
+    // with the caller's memory registered when that is faster.
+    const double pipeline = registration_pays(c, moved) ? c.pipeline_registered_bandwidth : c.pipeline_bandwidth;
+    e.gpu = c.gpu_launch + rate(in_bytes + out_bytes, pipeline) + transcendental;
     return e;
   }
   e.gpu = c.gpu_launch + (in_on_gpu ? 0.0 : rate(in_bytes, c.h2d_bandwidth)) +
           (out_on_gpu ? 0.0 : rate(out_bytes, c.d2h_bandwidth)) +
           rate(in_bytes + out_bytes, c.gpu_bandwidth) + transcendental;
   return e;
+}
+
+bool registration_pays(const calibration& c, std::size_t bytes_moved) noexcept {
+  return pipelined_by_size(bytes_moved) && c.pipeline_registered_bandwidth > c.pipeline_bandwidth;
 }
 
 split_estimate estimate_split(const calibration& c, std::size_t n, std::size_t in_elem_bytes,
@@ -278,6 +287,13 @@ calibration measure_calibration(device_backend& b, int threads) {
   const device_job host_map{in.data(), out.data(), n, sizeof(float), sizeof(float), memory_kind::host,
                             memory_kind::host, kernel, &square};
   c.pipeline_bandwidth = bytes / best_of(3, [&] { run_device_job(pool, host_map); });
+  // The same with the caller's memory registered for each job, when it can be.
+  if (b.register_host(in.data(), n * sizeof(float))) {
+    b.unregister_host(in.data());
+    device_job registered = host_map;
+    registered.register_host = true;
+    c.pipeline_registered_bandwidth = bytes / best_of(3, [&] { run_device_job(pool, registered); });
+  }
   measure_split(c, pool, in, out, kernel, square);
   return c;
 }

@@ -175,9 +175,31 @@ bool fixed_split_applies(const settings& set, const decision& d, const call_info
          call.gpu_kernel && call.n > 0;
 }
 
+decision choose_path(const call_info& call, const options& opt);
+
+// Host data on the GPU: register the caller's memory when PARMAP_HOST_REGISTER
+// says so, or (auto) when the calibration measured registering faster than
+// staging for a job this size. Without a calibration yet, stage.
+bool register_caller_memory(const decision& d, const call_info& call) {
+  const bool host_side = d.in_kind == memory_kind::host || d.out_kind == memory_kind::host;
+  if ((d.path != exec_path::gpu && d.path != exec_path::split) || !host_side) return false;
+  const std::optional<bool> env = current_environment().register_host;
+  if (env) return *env;
+  const calibration* cal = calibration_if_made();
+  return cal != nullptr && registration_pays(*cal, call.n * (call.in_elem_bytes + call.out_elem_bytes));
+}
+
 }  // namespace
 
 decision decide(const call_info& call, const options& opt) {
+  decision d = choose_path(call, opt);
+  d.register_host = register_caller_memory(d, call);
+  return d;
+}
+
+namespace {
+
+decision choose_path(const call_info& call, const options& opt) {
   decision d;
   const settings set = settle(opt, d);
   const backend where = set.where;
@@ -314,6 +336,8 @@ decision decide(const call_info& call, const options& opt) {
   }  // adaptive: settle_adaptive completes the reason
   return d;
 }
+
+}  // namespace
 
 void settle_adaptive(decision& d, double per_element, std::size_t remaining) {
   const int most = std::max(d.threads, d.max_workers);

@@ -80,6 +80,9 @@ environment read_environment() {
       env.max_blocking = parse_count(name, value, 1);
     } else if (name == "PARMAP_SPLIT") {
       env.split = parse_split(name, value);
+    } else if (name == "PARMAP_HOST_REGISTER") {
+      if (value == "auto" || value.empty()) env.register_host = std::nullopt;
+      else env.register_host = parse_flag(name, value);
     }
   }
   return env;

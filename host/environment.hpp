@@ -29,6 +29,7 @@ struct environment {
   std::optional<std::size_t> gpu_min_elements;     // PARMAP_GPU_MIN_ELEMENTS=N
   std::optional<std::size_t> max_blocking;         // PARMAP_MAX_BLOCKING=N (>= 1)
   split_setting split;                             // PARMAP_SPLIT=auto|off|<cpu share>
+  std::optional<bool> register_host;               // PARMAP_HOST_REGISTER=auto|on|off (auto: nullopt)
 };
 
 // Reads environ now. Throws config_error naming the variable and the value

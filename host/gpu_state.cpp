@@ -61,6 +61,10 @@ const calibration& current_calibration(int threads) {
   return s.calibrations.back();
 }
 
+const calibration* calibration_if_made() noexcept {
+  return state().cal.load(std::memory_order_acquire);
+}
+
 void install_calibration(std::optional<calibration> c) {
   gpu_state& s = state();
   const std::lock_guard lock(s.cal_mutex);

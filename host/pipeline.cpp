@@ -38,6 +38,37 @@ void parallel_copy(void* dst, const void* src, std::size_t bytes, int threads) {
   }
 }
 
+// The caller's memory registered for one job: unregistered when the job
+// ends, after the slots' streams have drained (an unregistered buffer must
+// not be in a copy).
+class registration {
+ public:
+  registration(device_backend& b, const std::vector<staging_slot*>& slots) noexcept : b_(b), slots_(slots) {}
+  registration(const registration&) = delete;
+  registration& operator=(const registration&) = delete;
+  ~registration() {
+    if (count_ == 0) return;
+    for (staging_slot* s : slots_) {
+      try {
+        b_.synchronize(s->stream);
+      } catch (...) {  // the failure is already on its way to the caller
+      }
+    }
+    for (std::size_t i = 0; i < count_; ++i) b_.unregister_host(done_[i]);
+  }
+  bool add(const void* p, std::size_t bytes) {
+    if (bytes == 0 || !b_.register_host(p, bytes)) return false;
+    done_[count_++] = p;
+    return true;
+  }
+
+ private:
+  device_backend& b_;
+  const std::vector<staging_slot*>& slots_;
+  const void* done_[2] = {nullptr, nullptr};
+  std::size_t count_ = 0;
+};
+
 // A chunk enqueued on a slot whose results are not yet collected.
 struct in_flight {
   bool pending = false;
@@ -59,6 +90,13 @@ void run_staged(staging_pool& pool, const device_job& job) {
 
   const auto* in = static_cast<const unsigned char*>(job.in);
   auto* out = static_cast<unsigned char*>(job.out);
+  registration registered(b, slots);
+  bool direct_in = false;   // uploads DMA the caller's input
+  bool direct_out = false;  // downloads DMA into the caller's output
+  if (job.register_host) {
+    if (in_host) direct_in = registered.add(job.in, job.n * job.in_elem_bytes);
+    if (out_host && !in_place) direct_out = registered.add(job.out, job.n * job.out_elem_bytes);
+  }
   std::size_t done = 0;  // elements whose results are in the caller's buffer (a prefix)
   // Waits for slot i's chunk and copies its results to the caller.
   auto collect = [&](std::size_t i) {
@@ -67,9 +105,11 @@ void run_staged(staging_pool& pool, const device_job& job) {
     f.pending = false;
     b.synchronize(slots[i]->stream);
     if (out_host) {
-      const profile_range range([&] { return "copy out " + std::to_string(f.count) + " elements"; });
-      parallel_copy(out + f.off * job.out_elem_bytes, slots[i]->pinned, f.count * job.out_elem_bytes,
-                    job.copy_threads);
+      if (!direct_out) {
+        const profile_range range([&] { return "copy out " + std::to_string(f.count) + " elements"; });
+        parallel_copy(out + f.off * job.out_elem_bytes, slots[i]->pinned, f.count * job.out_elem_bytes,
+                      job.copy_threads);
+      }
       done = f.off + f.count;  // chunks are collected in order
       if (job.written != nullptr) *job.written = done;
     }
@@ -86,12 +126,19 @@ void run_staged(staging_pool& pool, const device_job& job) {
       void* d_out = out_host ? s.device_out : out + off * job.out_elem_bytes;
       if (in_host) {
         const profile_range range([&] { return "H2D " + std::to_string(count) + " elements"; });
-        parallel_copy(s.pinned, in + off * job.in_elem_bytes, count * job.in_elem_bytes, job.copy_threads);
-        b.upload_async(s.device_in, s.pinned, count * job.in_elem_bytes, s.stream);
+        const unsigned char* from = in + off * job.in_elem_bytes;
+        if (!direct_in) {
+          parallel_copy(s.pinned, from, count * job.in_elem_bytes, job.copy_threads);
+          from = static_cast<const unsigned char*>(s.pinned);
+        }
+        b.upload_async(s.device_in, from, count * job.in_elem_bytes, s.stream);
       }
       b.launch_async(job.kernel, d_in, d_out, count, job.ctx, s.stream);
       // The upload from s.pinned precedes this download in the stream's order.
-      if (out_host) b.download_async(s.pinned, d_out, count * job.out_elem_bytes, s.stream);
+      if (out_host) {
+        void* to = direct_out ? static_cast<void*>(out + off * job.out_elem_bytes) : s.pinned;
+        b.download_async(to, d_out, count * job.out_elem_bytes, s.stream);
+      }
       flight[i] = {true, off, count};
     }
     for (std::size_t j = 0; j < slots.size(); ++j) collect((k + j) % slots.size());  // oldest first

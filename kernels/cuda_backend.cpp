@@ -207,6 +207,18 @@ class cuda_backend final : public device_backend {
     }
   }
 
+  bool register_host(const void* p, std::size_t bytes) override {
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): registration does not write
+    if (cudaHostRegister(const_cast<void*>(p), bytes, cudaHostRegisterDefault) == cudaSuccess) return true;
+    (void)cudaGetLastError();  // e.g. cudaErrorHostMemoryAlreadyRegistered: stage instead
+    return false;
+  }
+
+  void unregister_host(const void* p) noexcept override {
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast)
+    if (cudaHostUnregister(const_cast<void*>(p)) != cudaSuccess) (void)cudaGetLastError();
+  }
+
   void upload_async(void* dst, const void* src, std::size_t bytes, void* stream) override {
     check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_of(stream)), "host-to-device copy");
   }

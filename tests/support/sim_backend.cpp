@@ -50,13 +50,47 @@ void sim_backend::deallocate_pinned(void* p) noexcept {
   std::free(p);
 }
 
+bool sim_backend::register_host(const void* p, std::size_t bytes) {
+  if (!can_register.load() || bytes == 0) return false;
+  const auto* q = static_cast<const unsigned char*>(p);
+  const std::lock_guard lock(mutex_);
+  for (const auto& [start, size] : registered_) {
+    if (q < start + size && start < q + bytes) return false;  // already registered
+  }
+  registered_.emplace(q, bytes);
+  ++registrations;
+  ++registered_live;
+  return true;
+}
+
+void sim_backend::unregister_host(const void* p) noexcept {
+  const std::lock_guard lock(mutex_);
+  if (registered_.erase(static_cast<const unsigned char*>(p)) != 0) --registered_live;
+}
+
+bool sim_backend::in_registered(const void* p) const {
+  const auto* q = static_cast<const unsigned char*>(p);
+  auto it = registered_.upper_bound(q);
+  if (it == registered_.begin()) return false;
+  --it;
+  return q < it->first + it->second;
+}
+
 void sim_backend::upload_async(void* dst, const void* src, std::size_t bytes, void*) {
   ++uploads;
+  {
+    const std::lock_guard lock(mutex_);
+    if (in_registered(src)) ++direct_uploads;
+  }
   std::memcpy(dst, src, bytes);
 }
 
 void sim_backend::download_async(void* dst, const void* src, std::size_t bytes, void*) {
   ++downloads;
+  {
+    const std::lock_guard lock(mutex_);
+    if (in_registered(dst)) ++direct_downloads;
+  }
   std::memcpy(dst, src, bytes);
 }
 

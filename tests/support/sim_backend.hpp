@@ -39,8 +39,16 @@ class sim_backend final : public detail::device_backend {
   void launch_async(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
                     const void* ctx, void* stream) override;
   void synchronize(void*) override {}
+  bool register_host(const void* p, std::size_t bytes) override;
+  void unregister_host(const void* p) noexcept override;
 
   std::atomic<bool> driver_loaded{true};  // what started() says
+  std::atomic<bool> can_register{true};   // what register_host answers
+  std::atomic<int> registrations{0};      // register_host calls that said true
+  std::atomic<int> registered_live{0};    // registered and not yet unregistered
+  std::atomic<int> direct_uploads{0};     // uploads read straight from registered memory
+  std::atomic<int> direct_downloads{0};   // downloads written straight into registered memory
+
   std::atomic<int> probes{0};             // calls of probe()
   std::atomic<int> locates{0};            // calls of locate()
   std::atomic<int> launches{0};
@@ -59,6 +67,8 @@ class sim_backend final : public detail::device_backend {
   detail::probe_result probe_{true, "simulated GPU (Thrust OpenMP device system)"};
   mutable std::mutex mutex_;
   std::map<const unsigned char*, std::size_t> blocks_;
+  std::map<const unsigned char*, std::size_t> registered_;  // host ranges registered (overlaps refused, as CUDA does)
+  bool in_registered(const void* p) const;  // mutex_ held
 };
 
 // Forwards to `inner` and counts the allocations that reach it. While a
@@ -87,6 +97,8 @@ class fault_injector final : public detail::device_backend {
   void launch_async(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
                     const void* ctx, void* stream) override;
   void synchronize(void* stream) override { inner_.synchronize(stream); }
+  bool register_host(const void* p, std::size_t bytes) override { return inner_.register_host(p, bytes); }
+  void unregister_host(const void* p) noexcept override { inner_.unregister_host(p); }
 
   // Clears every fault and pass_first.
   void clear() noexcept;

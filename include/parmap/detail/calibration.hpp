@@ -26,11 +26,18 @@ struct calibration {
   double gpu_launch = 0;            // s: a one-element GPU map of host data (staging copies, launch, sync)
   double pipeline_bandwidth = 0;    // bytes/s (in + out) of square (f32) on host data through
                                     // the overlapped pipeline (maps of pipeline_min_bytes or more)
+  double pipeline_registered_bandwidth = 0;  // the same with the caller's memory registered for the
+                                    // job (register, DMA, unregister; 0: cannot register)
   // A split map (split.hpp) of square (f32) on host data, each side's rate
   // while the other runs (0: not measured, automatic mode never splits):
   double split_cpu_bandwidth = 0;   // bytes/s of the CPU share on threads_for_split(cpu_threads).cpu
   double split_gpu_bandwidth = 0;   // bytes/s of the GPU share, its copies on the .copy threads
 };
+
+// Whether registering the caller's memory beats staging it, for a host-data
+// job moving bytes_moved (in + out): measured so, and large enough to run at
+// the pipeline's rate.
+bool registration_pays(const calibration& c, std::size_t bytes_moved) noexcept;
 
 // Estimated seconds of one call on each path.
 struct estimate {

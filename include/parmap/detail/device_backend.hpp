@@ -59,6 +59,17 @@ class device_backend {
   // Gives memory that the backend keeps for reuse (CUDA: the stream-ordered
   // pool's unused reservation) back to the system. Starts nothing.
   virtual void trim_memory_pool() noexcept {}
+  // Page-locks host memory the caller owns, so that copies reach it by DMA
+  // with no staging copy (CUDA: cudaHostRegister). False when it cannot
+  // (already registered, e.g. a neighbour sharing a page; not supported): the
+  // caller stages instead. unregister_host(p) undoes a true register_host(p),
+  // after every copy from or to it has finished.
+  virtual bool register_host(const void* p, std::size_t bytes) {
+    (void)p;
+    (void)bytes;
+    return false;
+  }
+  virtual void unregister_host(const void* p) noexcept { (void)p; }
 
   // Streams: independent, ordered queues of work. A null stream is the
   // calling thread's default stream. Enqueued pointers must stay valid until

@@ -65,6 +65,7 @@ struct decision {
   std::size_t split_at = 0;    // exec_path::split: elements the CPU takes, from the start
   int split_cpu_threads = 1;   // the CPU share's OpenMP threads
   int split_copy_threads = 1;  // the GPU share's staging-copy threads
+  bool register_host = false;  // GPU on host data: register the caller's memory (pipeline.hpp)
   std::string reason;  // empty unless explain
 };
 

@@ -62,6 +62,7 @@ template <class F, class T, class U, class Run>
 void with_device_job(const F& f, const T* in, U* out, std::size_t n, const decision& d, Run&& run) {
   staging_pool& pool = current_staging_pool();
   device_job job{in, out, n, sizeof(T), sizeof(U), d.in_kind, d.out_kind, nullptr, nullptr};
+  job.register_host = d.register_host;
   if constexpr (catalogue_op<F, T, U>) {
     const op_call c = make_op_call<T>(f);
     job.kernel = pool.backend().catalogue();

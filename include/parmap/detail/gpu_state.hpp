@@ -37,6 +37,9 @@ staging_pool::usage staging_usage() noexcept;
 // callers measure once. Throws gpu_error when measuring fails (nothing is
 // kept: the next call tries again).
 const calibration& current_calibration(int threads);
+// The calibration kept for the backend in use, or nullptr when none has
+// been made yet (never measures).
+const calibration* calibration_if_made() noexcept;
 // Makes c the calibration of the backend in use (tests; parmap-bench
 // --calibrate); nullopt forgets it, so the next need loads or measures.
 void install_calibration(std::optional<calibration> c);

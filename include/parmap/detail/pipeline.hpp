@@ -2,9 +2,11 @@
 // Device-resident data is transformed in place, with no copy. Host-resident
 // data goes through the staging pool's slots in chunks of a slot's size: the
 // upload of one chunk, the transform of another and the download of a third
-// run at once on the slots' streams, and the CPU copies between the caller's
-// memory and a slot's pinned buffer overlap them. A small job is one chunk in
-// one slot, so it too copies from pinned memory.
+// run at once on the slots' streams (so both copy directions run at once),
+// and the CPU copies between the caller's memory and a slot's pinned buffer
+// overlap them; with registered caller memory (device_job::register_host)
+// the copies DMA it directly and there are no CPU copies. A small job is one
+// chunk in one slot, so it too copies from pinned memory.
 #pragma once
 
 #include <cstddef>
@@ -32,6 +34,12 @@ struct device_job {
   // OpenMP threads for the copies between the caller's memory and the pinned
   // buffers (0: all). A split map leaves the other cores to its CPU share.
   int copy_threads = 0;
+  // Register the caller's host memory (device_backend::register_host) for the
+  // job, so that the copies DMA it directly and no core copies through the
+  // pinned buffers. Out of place both sides; in place only the upload (the
+  // results still arrive through the pinned buffers, so that after a failure
+  // no element is left half written). A side that cannot be registered is staged.
+  bool register_host = false;
 };
 
 // Chunks of a job smaller than its slots hold are cut down to this size, not
