@@ -9,7 +9,8 @@ import json
 import math
 import sys
 
-PATHS = {"cpu", "auto", "gpu-device", "gpu-host", "cpu-copy", "cpu-hand", "gpu-d2d", "pcie", "duplex"}
+PATHS = {"cpu", "auto", "gpu-device", "gpu-host", "gpu-host-staged", "gpu-host-registered", "split",
+         "cpu-copy", "cpu-hand", "gpu-d2d", "pcie", "duplex", "copy-under-dma"}
 ROW_KEYS = {"op": str, "type": str, "n": int, "path": str, "bytes": (int, float),
             "median_s": (int, float), "min_s": (int, float), "gbps": (int, float)}
 
@@ -52,6 +53,8 @@ def main():
             fail(f"row {i}: ceiling {r['ceiling']!r} without a positive ratio")
         if r["path"] == "auto" and r.get("chosen") not in ("cpu", "gpu"):
             fail(f"row {i}: auto row without chosen backend")
+        if r["path"] == "split" and not str(r.get("chosen", "")).startswith("split: cpu "):
+            fail(f"row {i}: split row without its shares")
         seen.add((r["op"], r["type"], r["path"]))
     for op, typ, _ in list(seen):
         for needed in ("cpu-copy", "cpu-hand"):

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "parmap/detail/catalogue.hpp"
@@ -27,6 +28,11 @@ double time_pinned_roundtrip(std::size_t bytes, int reps);
 // Pinned host-to-device and device-to-host of `bytes` each, at the same time
 // on two streams: the duplex bound max(H2D, D2H) of a pipeline.
 double time_pinned_duplex(std::size_t bytes, int reps);
+// copy() (a CPU copy of the host data, on all cores) timed with the host's
+// clock while pinned H2D and D2H copies of `bytes` each run back to back on
+// two streams: what the cores' copy bandwidth is left while the DMA engines
+// also use the host's memory. Median of reps.
+double time_copy_during_duplex(std::size_t bytes, int reps, const std::function<void()>& copy);
 // The catalogue's Thrust transform alone, on device pointers.
 double time_catalogue_kernel(const detail::op_call& call, const void* d_in, void* d_out,
                              std::size_t n, int reps);

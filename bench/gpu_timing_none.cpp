@@ -10,6 +10,9 @@ double time_d2d_copy(void*, const void*, std::size_t, int) {
 }
 double time_pinned_roundtrip(std::size_t, int) { throw std::logic_error("parmap-bench: built without CUDA"); }
 double time_pinned_duplex(std::size_t, int) { throw std::logic_error("parmap-bench: built without CUDA"); }
+double time_copy_during_duplex(std::size_t, int, const std::function<void()>&) {
+  throw std::logic_error("parmap-bench: built without CUDA");
+}
 double time_catalogue_kernel(const detail::op_call&, const void*, void*, std::size_t, int) {
   throw std::logic_error("parmap-bench: built without CUDA");
 }

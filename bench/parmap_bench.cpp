@@ -6,12 +6,18 @@
 //   auto        parmap::map in automatic mode on host data (and which path it chose)
 //   gpu-device  parmap::map on device_array data (end to end), and the Thrust
 //               transform alone timed with CUDA events
-//   gpu-host    parmap::map forced to the GPU on host vectors (copies included)
-// and the ceilings of the same run, each moving the same bytes (n elements
-// read + n written):
+//   gpu-host    parmap::map forced to the GPU on host vectors (copies included);
+//               gpu-host-staged / -registered: the same with the caller's memory
+//               staged through pinned buffers / registered for DMA
+//   split       automatic with PARMAP_SPLIT=on: the CPU and the GPU each take
+//               the model's share of one map (16 MiB and more)
+// cpu, the gpu-host forms, auto and split are timed interleaved on the same
+// buffers. The ceilings of the same run, each moving the same bytes (n
+// elements read + n written):
 //   cpu-copy    a parallel memcpy      cpu-hand   a hand-written `omp parallel for simd` loop
 //   gpu-d2d     cudaMemcpyAsync D2D    pcie       pinned H2D then D2H
 //   duplex      pinned H2D and D2H at once on two streams: max(H2D, D2H)
+//   copy-under-dma  cpu-copy while pinned H2D and D2H run (64 MiB and more)
 // Reports median and min of the repetitions, GB/s (bytes read + written over
 // the median) and the ratio to the ceiling; a table on stdout, a crossover
 // summary, and --json / --csv files.
@@ -59,7 +65,7 @@ struct config {
   double min_sample = 1e-3;  // s: a sample repeats the call until it lasts this long
   std::vector<std::string> ops{"square"};
   std::vector<std::string> types{"f32", "f64", "i32"};
-  std::vector<std::string> paths{"cpu", "auto", "gpu-device", "gpu-host"};
+  std::vector<std::string> paths{"cpu", "auto", "gpu-device", "gpu-host", "split"};
   std::string json, csv, commit = PARMAP_GIT_COMMIT;
   bool progress = false;
 };
@@ -110,26 +116,50 @@ stats time_it(const config& cfg, const std::function<void()>& f) {
   return summarise(std::move(t));
 }
 
+// One way of doing a call: the PARMAP_* settings it runs under (set before
+// each of its samples; the others unset) and the call.
+struct variant {
+  std::string name;
+  std::vector<std::pair<const char*, const char*>> env;
+  std::function<void()> call;
+};
+
+// The PARMAP_* variables the variants steer; each sample sets them as its
+// variant says, and reloads them only when that changes anything.
+void apply_env(const variant& v) {
+  static std::string applied = "unset";
+  std::string key;
+  for (const auto& [name, value] : v.env) key += std::string(name) + "=" + value + ";";
+  if (key == applied) return;
+  for (const char* name : {"PARMAP_SPLIT", "PARMAP_HOST_REGISTER"}) ::unsetenv(name);
+  for (const auto& [name, value] : v.env) ::setenv(name, value, 1);
+  parmap::reload_environment();
+  applied = key;
+}
+
 // Times several ways of doing the same call, interleaved: each round takes one
 // sample of each, starting from a different one each round, so that drifts of
 // the machine (clock, other load, page cache) fall on all alike. Calls under
 // 10 us get four times the rounds: their samples are the noisiest.
-std::vector<stats> time_interleaved(const config& cfg, const std::vector<std::function<void()>>& fs) {
+std::vector<stats> time_interleaved(const config& cfg, const std::vector<variant>& vs) {
   std::vector<int> inner;
   double fastest = INFINITY;
-  for (const auto& f : fs) {
+  for (const auto& v : vs) {
+    apply_env(v);
     double once = 0;
-    inner.push_back(calls_per_sample(cfg, f, &once));
+    inner.push_back(calls_per_sample(cfg, v.call, &once));
     fastest = std::min(fastest, once);
   }
   const int rounds = fastest < 10e-6 ? 4 * cfg.reps : cfg.reps;
-  std::vector<std::vector<double>> t(fs.size());
+  std::vector<std::vector<double>> t(vs.size());
   for (int r = 0; r < rounds; ++r) {
-    for (std::size_t k = 0; k < fs.size(); ++k) {
-      const std::size_t i = (k + static_cast<std::size_t>(r)) % fs.size();
-      t[i].push_back(sample(inner[i], fs[i]));
+    for (std::size_t k = 0; k < vs.size(); ++k) {
+      const std::size_t i = (k + static_cast<std::size_t>(r)) % vs.size();
+      apply_env(vs[i]);
+      t[i].push_back(sample(inner[i], vs[i].call));
     }
   }
+  apply_env(variant{});
   std::vector<stats> out;
   for (auto& v : t) out.push_back(summarise(std::move(v)));
   return out;
@@ -244,24 +274,25 @@ class sweep {
     // The map on host data, forced to each path and automatic: timed together,
     // interleaved, on the same buffers, so that automatic's ratio to the faster
     // forced path compares like with like.
-    std::vector<std::string> names;
-    std::vector<std::function<void()>> maps;
-    if (has(cfg_.paths, "cpu")) {
-      names.emplace_back("cpu");
-      maps.emplace_back([&] { parmap::map(op, in, out, {.where = parmap::backend::cpu}); });
-    }
+    std::vector<variant> maps;
+    const auto forced = [&](parmap::backend b) {
+      return [&, b] { parmap::map(op, in, out, {.where = b}); };
+    };
+    if (has(cfg_.paths, "cpu")) maps.push_back({"cpu", {}, forced(parmap::backend::cpu)});
     if (dx != nullptr && has(cfg_.paths, "gpu-host")) {
-      names.emplace_back("gpu-host");
-      maps.emplace_back([&] { parmap::map(op, in, out, {.where = parmap::backend::gpu}); });
+      maps.push_back({"gpu-host", {}, forced(parmap::backend::gpu)});
+      // The caller's memory staged through the pinned buffers, and registered for DMA.
+      maps.push_back({"gpu-host-staged", {{"PARMAP_HOST_REGISTER", "off"}}, forced(parmap::backend::gpu)});
+      maps.push_back({"gpu-host-registered", {{"PARMAP_HOST_REGISTER", "on"}}, forced(parmap::backend::gpu)});
     }
-    if (has(cfg_.paths, "auto")) {
-      names.emplace_back("auto");
-      maps.emplace_back([&] { parmap::map(op, in, out); });
+    if (has(cfg_.paths, "auto")) maps.push_back({"auto", {}, [&] { parmap::map(op, in, out); }});
+    if (dx != nullptr && has(cfg_.paths, "split") && bytes >= 16.0 * (1 << 20)) {
+      maps.push_back({"split", {{"PARMAP_SPLIT", "on"}}, [&] { parmap::map(op, in, out); }});
     }
     std::map<std::string, stats> host;
     if (!maps.empty()) {
       const auto timed = time_interleaved(cfg_, maps);
-      for (std::size_t i = 0; i < names.size(); ++i) host.emplace(names[i], timed[i]);
+      for (std::size_t i = 0; i < maps.size(); ++i) host.emplace(maps[i].name, timed[i]);
     }
     const auto host_time = [&](const std::string& name) -> std::optional<stats> {
       const auto it = host.find(name);
@@ -305,6 +336,35 @@ class sweep {
         r.ceiling = "pcie";
         r.ratio = pcie / gpu_host->median;
       }
+      // The pipeline against the duplex bound, staged and registered.
+      for (const auto& v : maps) {
+        if (v.name != "gpu-host-staged" && v.name != "gpu-host-registered") continue;
+        run_as(v);
+        verify(op, in, out);
+        auto& r = add(v.name, host.at(v.name));
+        r.ceiling = "duplex";
+        r.ratio = duplex / r.median;
+      }
+      // The cores' copy bandwidth while the DMA engines run: the host memory
+      // a split map shares (large sizes only; each sample queues 4 duplex rounds).
+      if (bytes >= 64.0 * (1 << 20)) {
+        const double under = parmap::bench::time_copy_during_duplex(n * sizeof(T), cfg_.reps, [&] {
+          PARMAP_OMP(parallel)
+          {
+#if defined(_OPENMP)
+            const auto [b, e] = parmap::detail::static_chunk(n, omp_get_thread_num(), omp_get_num_threads());
+#else
+            const std::size_t b = 0, e = n;
+#endif
+            std::memcpy(py + b, px + b, (e - b) * sizeof(T));
+          }
+        });
+        if (under > 0) {
+          auto& r = add("copy-under-dma", {under, under});
+          r.ceiling = "cpu-copy";
+          r.ratio = copy.median / under;
+        }
+      }
     }
     if (const auto automatic = host_time("auto")) {
       parmap::report rep;  // asked for once, outside the timing: building its text costs
@@ -320,6 +380,29 @@ class sweep {
         r.ratio = best / s.median;
       }
     }
+    if (const auto split = host_time("split")) {
+      parmap::report rep;
+      for (const auto& v : maps) {
+        if (v.name != "split") continue;
+        apply_env(v);
+        parmap::map(op, in, out, {.out_report = &rep});
+        apply_env(variant{});
+      }
+      verify(op, in, out);
+      auto& r = add("split", *split);
+      r.chosen = rep.reason.substr(0, rep.reason.find(" ("));  // "split: cpu x %, gpu y %"
+      const double best = std::min(cpu ? cpu->median : INFINITY, gpu_host ? gpu_host->median : INFINITY);
+      if (std::isfinite(best)) {
+        r.ceiling = "best of cpu, gpu-host";
+        r.ratio = best / split->median;
+      }
+    }
+  }
+
+  static void run_as(const variant& v) {
+    apply_env(v);
+    v.call();
+    apply_env(variant{});
   }
 
   template <class Op, class T>
@@ -459,6 +542,42 @@ std::vector<std::string> crossover(const config& cfg, const std::vector<row>& ro
       }
       out.emplace_back(line);
     }
+    // Host data at the largest n: the pipeline against the duplex bound
+    // (target >= 0.85) and the split against the faster forced path (>= 1.3).
+    const auto at_max = [&](const char* path) -> const row* {
+      const row* found = nullptr;
+      for (const row& r : rows) {
+        if (r.op == key.first && r.type == key.second && r.path == path && (found == nullptr || r.n > found->n)) {
+          found = &r;
+        }
+      }
+      return found;
+    };
+    for (const char* p : {"gpu-host", "gpu-host-staged", "gpu-host-registered"}) {
+      const row* r = at_max(p);
+      const row* d = at_max("duplex");
+      if (r == nullptr || d == nullptr || d->n != r->n) continue;
+      char line[200];
+      std::snprintf(line, sizeof line, "%s %s: %s at n = %zu: %.3f ms, %.2f x the duplex bound (%.3f ms; target >= 0.85)",
+                    key.first.c_str(), key.second.c_str(), p, r->n, r->median * 1e3, d->median / r->median,
+                    d->median * 1e3);
+      out.emplace_back(line);
+    }
+    if (const row* s = at_max("split")) {
+      char line[240];
+      std::snprintf(line, sizeof line, "%s %s: split at n = %zu (%s): %.3f ms, %.2f x faster than the faster forced path "
+                    "(target >= 1.3)", key.first.c_str(), key.second.c_str(), s->n, s->chosen.c_str(),
+                    s->median * 1e3, s->ratio);
+      out.emplace_back(line);
+      const row* alone = at_max("cpu-copy");
+      const row* under = at_max("copy-under-dma");
+      if (alone != nullptr && under != nullptr && under->n == s->n && alone->n == s->n) {
+        std::snprintf(line, sizeof line, "%s %s: host memory at n = %zu: all-core copy %.1f GB/s alone, %.1f GB/s while "
+                      "H2D and D2H run", key.first.c_str(), key.second.c_str(), s->n, alone->bytes / alone->median / 1e9,
+                      under->bytes / under->median / 1e9);
+        out.emplace_back(line);
+      }
+    }
     if (paths.count("auto")) {
       double worst = 0;
       std::size_t at = 0;
@@ -540,8 +659,10 @@ int main(int argc, char** argv) {
       ->delimiter(',')->check(CLI::IsMember({"square", "affine", "exp", "sqrt"}))->capture_default_str();
   app.add_option("--types", cfg.types, "element types: f32, f64, i32, i64")
       ->delimiter(',')->check(CLI::IsMember({"f32", "f64", "i32", "i64"}))->capture_default_str();
-  app.add_option("--paths", cfg.paths, "paths: cpu, auto, gpu-device, gpu-host")
-      ->delimiter(',')->check(CLI::IsMember({"cpu", "auto", "gpu-device", "gpu-host"}))->capture_default_str();
+  app.add_option("--paths", cfg.paths,
+                 "paths: cpu, auto, gpu-device, gpu-host (with its -staged and -registered forms), split "
+                 "(automatic at the model's CPU/GPU shares; 16 MiB and more)")
+      ->delimiter(',')->check(CLI::IsMember({"cpu", "auto", "gpu-device", "gpu-host", "split"}))->capture_default_str();
   app.add_option("--json", cfg.json, "write the results as JSON to this file");
   app.add_option("--csv", cfg.csv, "write the results as CSV to this file");
   app.add_option("--commit", cfg.commit, "commit to record in the output")->capture_default_str();

@@ -20,6 +20,8 @@ PATHS = [  # (path, label, style)
     ("gpu-device", "parmap gpu, data on GPU", dict(color="tab:green", marker="s")),
     ("gpu-host", "parmap gpu, host data (copies)", dict(color="tab:orange", marker="^")),
     ("auto", "parmap automatic, host data", dict(color="black", marker="x", linestyle=":")),
+    ("gpu-host-registered", "parmap gpu, host data registered", dict(color="tab:brown", marker="v")),
+    ("split", "parmap cpu + gpu split, host data", dict(color="tab:purple", marker="D")),
 ]
 CEILINGS = [
     ("cpu-copy", "ceiling: CPU parallel memcpy", dict(color="tab:blue", linestyle="--")),
@@ -27,6 +29,7 @@ CEILINGS = [
     ("gpu-d2d", "ceiling: GPU D2D copy", dict(color="tab:green", linestyle="--")),
     ("pcie", "ceiling: pinned H2D then D2H", dict(color="tab:orange", linestyle="--")),
     ("duplex", "ceiling: pinned H2D and D2H at once", dict(color="tab:red", linestyle="--")),
+    ("copy-under-dma", "ceiling: CPU memcpy while H2D and D2H run", dict(color="tab:gray", linestyle="--")),
 ]
 
 

@@ -302,10 +302,13 @@ decision choose_path(const call_info& call, const options& opt) {
                                          d.threads, false, false);
         // Both at once, when the rates measured while both ran say it beats
         // the faster side alone by a clear margin (the estimate is a model).
-        if (set.split.how == split_setting::mode::model && d.threads > 1) {
+        // PARMAP_SPLIT=on: at the model's shares whatever it estimates.
+        const bool always = set.split.how == split_setting::mode::always;
+        if ((set.split.how == split_setting::mode::model && d.threads > 1) || always) {
           const split_estimate s =
               estimate_split(*cal, call.n, call.in_elem_bytes, call.out_elem_bytes, call.cost, d.threads);
-          if (s.cpu_elements > 0 && s.cpu_elements < call.n && s.seconds < 0.9 * std::min(e.cpu, e.gpu)) {
+          const bool pays = s.cpu_elements > 0 && s.cpu_elements < call.n && s.seconds < 0.9 * std::min(e.cpu, e.gpu);
+          if (pays || always) {
             choose_split(d, call, s.cpu_elements);
             if (d.explain) {
               note(d, " (estimated ", millis(s.seconds), " vs cpu ", millis(e.cpu), ", gpu ", millis(e.gpu), "; ",

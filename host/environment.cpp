@@ -39,15 +39,16 @@ std::size_t parse_count(std::string_view name, std::string_view v, std::size_t m
   return out;
 }
 
-// "auto" (or empty), "off", or the CPU's share of a split map in [0, 1].
+// "auto" (or empty), "on", "off", or the CPU's share of a split map in [0, 1].
 split_setting parse_split(std::string_view name, std::string_view v) {
   if (v.empty() || v == "auto") return {};
   if (v == "off") return {split_setting::mode::off, 0};
+  if (v == "on") return {split_setting::mode::always, 0};
   double share = -1;
   const auto* end = v.data() + v.size();
   const auto [p, ec] = std::from_chars(v.data(), end, share);
   if (ec != std::errc{} || p != end || !(share >= 0 && share <= 1)) {
-    bad(name, v, "auto, off, or the CPU's share of a split map from 0 to 1");
+    bad(name, v, "auto, on, off, or the CPU's share of a split map from 0 to 1");
   }
   return {split_setting::mode::fixed, share};
 }

@@ -14,9 +14,10 @@ namespace parmap::detail {
 // between the CPU and the GPU.
 struct split_setting {
   enum class mode : unsigned char {
-    model,  // when the calibrated model says it pays (the default, "auto")
-    off,    // never
-    fixed,  // always, the CPU taking cpu_share of the elements (tests, measurements)
+    model,   // when the calibrated model says it pays (the default, "auto")
+    off,     // never
+    always,  // whenever the model is asked (a GPU, host data, not too small), at its shares ("on")
+    fixed,   // always, the CPU taking cpu_share of the elements (tests, measurements)
   };
   mode how = mode::model;
   double cpu_share = 0;

@@ -273,6 +273,12 @@ TEST_F(Split, TheModelSplitsWhenBothTogetherClearlyWin) {
   parmap::detail::install_calibration(contended);
   (void)parmap::map(parmap::ops::square, x, {.n_jobs = 4, .out_report = &r});
   EXPECT_FALSE(contains(r.reason, "split")) << r.reason;
+  {  // PARMAP_SPLIT=on: at the model's shares even so
+    const env_var on("PARMAP_SPLIT", "on");
+    y = parmap::map(parmap::ops::square, x, {.n_jobs = 4, .out_report = &r});
+    EXPECT_TRUE(contains(r.reason, "split: cpu 5")) << r.reason;
+    EXPECT_EQ(mismatches(parmap::ops::square, x, y), 0U);
+  }
   // Small maps never split (too small for the GPU at all).
   parmap::detail::install_calibration(rates(10, 10, 1e-4));
   (void)parmap::map(parmap::ops::square, inputs<float>(1000), {.n_jobs = 4, .out_report = &r});
