@@ -390,7 +390,7 @@ class sweep {
       }
       verify(op, in, out);
       auto& r = add("split", *split);
-      r.chosen = rep.reason.substr(0, rep.reason.find(" ("));  // "split: cpu x %, gpu y %"
+      r.chosen = rep.reason.substr(0, rep.reason.find(';'));  // "split: cpu x %, gpu y %"
       const double best = std::min(cpu ? cpu->median : INFINITY, gpu_host ? gpu_host->median : INFINITY);
       if (std::isfinite(best)) {
         r.ceiling = "best of cpu, gpu-host";
@@ -637,6 +637,12 @@ int run_calibration() {
               "exp %.4f ns per element, one-element map %.1f us, host data through the pipeline %.2f GB/s\n",
               c.h2d_bandwidth / 1e9, c.d2h_bandwidth / 1e9, c.gpu_bandwidth / 1e9, c.gpu_transcendental * 1e9,
               c.gpu_launch * 1e6, c.pipeline_bandwidth / 1e9);
+  std::printf("registered host memory: pipeline %.2f GB/s (%s)\n", c.pipeline_registered_bandwidth / 1e9,
+              c.pipeline_registered_bandwidth <= 0 ? "cannot register"
+              : parmap::detail::registration_pays(c, std::size_t{64} << 20) ? "faster than staging: used from 8 MiB"
+                                                                           : "not faster than staging: not used");
+  std::printf("split (each side while the other runs): CPU %.2f GB/s, GPU %.2f GB/s%s\n", c.split_cpu_bandwidth / 1e9,
+              c.split_gpu_bandwidth / 1e9, c.split_cpu_bandwidth > 0 ? "" : " (not measured: one side far faster)");
   if (!parmap::detail::save_calibration(c)) {
     std::fprintf(stderr, "parmap-bench: could not write %s\n", parmap::detail::calibration_path(c.key).c_str());
     return 1;

@@ -94,6 +94,7 @@ constexpr field number_fields[] = {
     {"pipeline_registered_bandwidth", &calibration::pipeline_registered_bandwidth},
     {"split_cpu_bandwidth", &calibration::split_cpu_bandwidth},
     {"split_gpu_bandwidth", &calibration::split_gpu_bandwidth},
+    {"split_launch", &calibration::split_launch},
 };
 
 // Both at once: a split square with shares from the rates measured alone,
@@ -107,6 +108,13 @@ void measure_split(calibration& c, staging_pool& pool, const std::vector<float>&
   const double gpu_rate = registered ? c.pipeline_registered_bandwidth : c.pipeline_bandwidth;
   const auto cpu_n = static_cast<std::size_t>(static_cast<double>(n) * cpu_rate / (cpu_rate + gpu_rate)) / 64 * 64;
   if (cpu_n == 0 || cpu_n >= n) return;  // one side is far faster: the split is never worth it
+  // The fixed cost: one element each side.
+  const device_job one{in.data() + 1, out.data() + 1, 1, sizeof(float), sizeof(float), memory_kind::host,
+                       memory_kind::host, kernel, &square};
+  c.split_launch = best_of(5, [&] {
+    const split_outcome o = run_split_job(pool, one, [&] { cpu_catalogue(square, in.data(), out.data(), 0, 1, 1); });
+    if (o.gpu_failure) std::rethrow_exception(o.gpu_failure);
+  });
   device_job gpu_part{in.data() + cpu_n, out.data() + cpu_n, n - cpu_n, sizeof(float), sizeof(float),
                       memory_kind::host, memory_kind::host, kernel, &square};
   gpu_part.copy_threads = st.copy;
@@ -210,14 +218,17 @@ split_estimate estimate_split(const calibration& c, std::size_t n, std::size_t i
   // Seconds per element on each side while the other runs.
   const double a_cpu = bytes / (c.split_cpu_bandwidth * cpu_share) + (heavy ? c.cpu_transcendental / mine.cpu : 0.0);
   const double a_gpu = bytes / c.split_gpu_bandwidth + (heavy ? c.gpu_transcendental : 0.0);
-  // Both finish together: cpu x a_cpu = launch + (n - cpu) x a_gpu.
+  // Both finish together: cpu x a_cpu = launch + (n - cpu) x a_gpu, where the
+  // launch is the GPU's fixed cost with its thread started (measured, else
+  // the plain fixed cost and 50 us for the thread).
+  const double launch = c.split_launch > 0 ? c.split_launch : c.gpu_launch + 50e-6;
   const double elements = static_cast<double>(n);
-  const double balanced = std::clamp((c.gpu_launch + elements * a_gpu) / (a_cpu + a_gpu), 0.0, elements);
+  const double balanced = std::clamp((launch + elements * a_gpu) / (a_cpu + a_gpu), 0.0, elements);
   std::size_t cpu = static_cast<std::size_t>(balanced) / 64 * 64;
   if (cpu + 64 >= n) cpu = n;  // a GPU share under 64 elements is not worth its launch
   s.cpu_elements = cpu;
   const double cpu_time = static_cast<double>(cpu) * a_cpu;
-  const double gpu_time = cpu < n ? c.gpu_launch + static_cast<double>(n - cpu) * a_gpu : 0.0;
+  const double gpu_time = cpu < n ? launch + static_cast<double>(n - cpu) * a_gpu : 0.0;
   s.seconds = std::max(cpu_time, gpu_time);
   return s;
 }

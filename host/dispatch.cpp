@@ -311,8 +311,8 @@ decision choose_path(const call_info& call, const options& opt) {
           if (pays || always) {
             choose_split(d, call, s.cpu_elements);
             if (d.explain) {
-              note(d, " (estimated ", millis(s.seconds), " vs cpu ", millis(e.cpu), ", gpu ", millis(e.gpu), "; ",
-                   cal->source, ")");
+              note(d, "; estimated split ", millis(s.seconds), " vs cpu ", millis(e.cpu), ", gpu ", millis(e.gpu),
+                   " (", cal->source, ")");
             }
             return d;
           }

@@ -5,6 +5,7 @@
 // PARMAP_SPLIT=off never splits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include "parmap/detail/split.hpp"
 #include "parmap/parmap.hpp"
 #include "support/sim_backend.hpp"
+#include "support/split_checks.hpp"
 
 namespace {
 
@@ -42,6 +44,7 @@ calibration rates(double cpu_gbs, double gpu_gbs, double launch = 0) {
   c.gpu_bandwidth = 2e12;
   c.gpu_transcendental = 1e-12;
   c.gpu_launch = launch;
+  c.split_launch = std::max(launch, 1e-12);  // measured (0 would mean: not measured)
   c.pipeline_bandwidth = gpu_gbs * 1e9;
   c.split_cpu_bandwidth = cpu_gbs * 1e9;
   c.split_gpu_bandwidth = gpu_gbs * 1e9;
@@ -53,7 +56,7 @@ TEST(SplitArithmetic, SharesMakeBothSidesFinishTogether) {
   // Equal rates, no fixed cost: half each.
   const auto half = estimate_split(rates(10, 10), n, 4, 4, cost_class::memory, 4);
   EXPECT_EQ(half.cpu_elements, n / 2);
-  EXPECT_DOUBLE_EQ(half.seconds, static_cast<double>(n / 2) * 8 / 10e9);
+  EXPECT_NEAR(half.seconds, static_cast<double>(n / 2) * 8 / 10e9, 1e-9);
   // A GPU three times as fast takes three quarters; its fixed cost moves a little back to the CPU.
   const auto quarter = estimate_split(rates(10, 30), n, 4, 4, cost_class::memory, 4);
   EXPECT_NEAR(static_cast<double>(quarter.cpu_elements), n / 4.0, 64);
@@ -111,24 +114,15 @@ std::vector<T> inputs(std::size_t n) {
   return v;
 }
 
-template <class T>
-bool same_bits(const T& a, const T& b) {
-  return std::memcmp(&a, &b, sizeof(T)) == 0;
-}
-
 // Indices where got differs from op applied once to x, bit for bit.
 template <class Op, class T>
 std::size_t mismatches(const Op& op, const std::vector<T>& x, const std::vector<T>& got) {
   std::size_t bad = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) bad += same_bits(got[i], op(x[i])) ? 0 : 1;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const T want = op(x[i]);
+    bad += std::memcmp(&got[i], &want, sizeof(T)) == 0 ? 0 : 1;
+  }
   return bad;
-}
-
-// PARMAP_SPLIT's value that gives the CPU exactly k of n elements.
-std::string share_text(std::size_t k, std::size_t n) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", std::min(1.0, (static_cast<double>(k) + 0.5) / static_cast<double>(n)));
-  return buf;
 }
 
 class Split : public ::testing::Test {
@@ -138,94 +132,23 @@ class Split : public ::testing::Test {
   env_var verbose_{"PARMAP_VERBOSE", nullptr};
   parmap::test::sim_backend sim_{"simulated GPU (split tests)"};
   parmap::test::use_backend use_{sim_};
-
-  // Elements per chunk of a host-data job of n elements of elem_bytes.
-  std::size_t chunk_of(std::size_t n, std::size_t elem_bytes) {
-    (void)parmap::map(parmap::ops::square, std::vector<float>(4, 1.0F), {.where = backend::gpu});
-    const auto u = parmap::detail::staging_usage();
-    const int slots = parmap::detail::pipeline_slots_wanted(n * elem_bytes);
-    return parmap::detail::pipeline_chunk_elements(n, elem_bytes, u.slot_bytes, static_cast<std::size_t>(slots));
-  }
 };
 
-TEST_F(Split, EverySplitPointOfASmallMapIsExact) {
-  const std::size_t n = 129;  // smaller than a chunk
-  const auto xf = inputs<float>(n);
-  const auto xd = inputs<double>(n);
-  const auto xi = inputs<std::int64_t>(n);
-  for (std::size_t k = 0; k <= n; ++k) {
-    const std::string share = share_text(k, n);
-    const env_var split("PARMAP_SPLIT", share.c_str());
-    parmap::report r;
-    const auto yf = parmap::map(parmap::ops::square, xf, {.out_report = &r});
-    ASSERT_TRUE(contains(r.reason, "split: cpu")) << r.reason;
-    ASSERT_EQ(mismatches(parmap::ops::square, xf, yf), 0U) << "split at " << k;
-    if (k % 4 != 1 && k != n) continue;  // the other types at every fourth point, and the edges
-    ASSERT_EQ(mismatches(parmap::ops::exp, xd, parmap::map(parmap::ops::exp, xd)), 0U) << "split at " << k;
-    const auto aff = parmap::ops::affine(std::int64_t{3}, std::int64_t{-7});
-    ASSERT_EQ(mismatches(aff, xi, parmap::map(aff, xi)), 0U) << "split at " << k;
-  }
-}
+TEST_F(Split, EverySplitPointOfASmallMapIsExact) { parmap::test::check_every_split_point(true); }
 
-TEST_F(Split, SplitPointsAroundChunkBoundariesAreExact) {
-  const std::size_t chunk = chunk_of(std::size_t{1} << 20, sizeof(float));
-  const std::size_t n = 3 * chunk + 17;
-  const auto x = inputs<float>(n);
-  std::vector<float> y(n);
-  for (const std::size_t at : {std::size_t{0}, std::size_t{1}, chunk - 1, chunk, chunk + 1, n - chunk - 1,
-                               n - chunk, n - 17, n - 1, n}) {
-    // The GPU's share starts at `at`: its chunks end at every offset relative to the CPU's.
-    const std::string share = share_text(at, n);
-    const env_var split("PARMAP_SPLIT", share.c_str());
-    std::fill(y.begin(), y.end(), -1.0F);
-    parmap::map(parmap::ops::square, std::span<const float>(x), std::span<float>(y));
-    ASSERT_EQ(mismatches(parmap::ops::square, x, y), 0U) << "split at " << at << " of " << n;
-  }
-}
+TEST_F(Split, SplitPointsAroundChunkBoundariesAreExact) { parmap::test::check_split_at_chunk_boundaries(); }
 
-TEST_F(Split, InPlaceMapsEachElementOnce) {
-  const std::size_t n = 100000;
-  const auto x = inputs<std::int64_t>(n);
-  for (const char* share : {"0", "0.25", "0.5", "0.9", "1"}) {
-    const env_var split("PARMAP_SPLIT", share);
-    auto y = x;
-    parmap::map_inplace(parmap::ops::shift(std::int64_t{5}), y);
-    ASSERT_EQ(mismatches(parmap::ops::shift(std::int64_t{5}), x, y), 0U) << "PARMAP_SPLIT=" << share;
-  }
-}
+TEST_F(Split, InPlaceMapsEachElementOnce) { parmap::test::check_split_in_place(); }
 
 // The GPU's share fails at its k-th chunk, for every k: the CPU maps the rest
 // of that share, each element once (in place as well), and the report says so.
 TEST_F(Split, AGpuFailureAtEveryChunkFinishesOnTheCpu) {
   parmap::test::fault_injector faults(sim_);
   const parmap::test::use_backend use(faults);
-  const std::size_t n = std::size_t{1} << 22;
-  const std::size_t gpu_share = n / 2;
-  const std::size_t chunk = chunk_of(gpu_share, sizeof(float));
-  const auto chunks = static_cast<int>((gpu_share + chunk - 1) / chunk);
-  ASSERT_GE(chunks, 3) << "too few chunks for this check";
-  const auto x = inputs<float>(n);
-  const env_var split("PARMAP_SPLIT", "0.5");
-  for (int k = 0; k < chunks; ++k) {
-    SCOPED_TRACE("failure after " + std::to_string(k) + " of " + std::to_string(chunks) + " chunks");
-    for (auto* flag : {&faults.fail_upload, &faults.fail_launch, &faults.fail_download}) {
-      faults.pass_first = k;
-      flag->store(true);
-      parmap::report r;
-      auto y = x;
-      parmap::map_inplace(parmap::ops::square, y, {.out_report = &r});
-      faults.clear();
-      ASSERT_EQ(mismatches(parmap::ops::square, x, y), 0U) << "failure after " << k << " chunks";
-      ASSERT_TRUE(contains(r.reason, "split: cpu 50 %")) << r.reason;
-      ASSERT_TRUE(contains(r.reason, "injected fault")) << r.reason;
-      ASSERT_TRUE(contains(r.reason, "ran on the CPU")) << r.reason;
-      EXPECT_EQ(r.used, backend::cpu);
-    }
-  }
-  parmap::release_cached_memory();
-  EXPECT_EQ(faults.live.load(), 0);
-  EXPECT_EQ(faults.pinned_live.load(), 0);
+  parmap::test::check_split_failures(faults);
 }
+
+TEST_F(Split, RegisteredOrStagedResultsAreRight) { parmap::test::check_registered_results(); }
 
 TEST_F(Split, AForcedBackendOrOffNeverSplits) {
   const auto x = inputs<float>(1 << 16);
@@ -305,6 +228,30 @@ TEST_F(Split, ConcurrentCallersGetTheirOwnResults) {
 }
 
 #endif
+
+// The same checks on a real GPU (label gpu; skipped without one).
+class GpuSplit : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!parmap::gpu_available()) GTEST_SKIP() << "no GPU: " << parmap::gpu_description();
+  }
+  env_var backend_{"PARMAP_BACKEND", nullptr};
+  env_var min_{"PARMAP_GPU_MIN_ELEMENTS", nullptr};
+};
+
+TEST_F(GpuSplit, EverySplitPointOfASmallMapIsExact) { parmap::test::check_every_split_point(false); }
+
+TEST_F(GpuSplit, SplitPointsAroundChunkBoundariesAreExact) { parmap::test::check_split_at_chunk_boundaries(); }
+
+TEST_F(GpuSplit, InPlaceMapsEachElementOnce) { parmap::test::check_split_in_place(); }
+
+TEST_F(GpuSplit, AGpuFailureAtEveryChunkFinishesOnTheCpu) {
+  parmap::test::fault_injector faults(parmap::detail::current_device_backend());
+  const parmap::test::use_backend use(faults);
+  parmap::test::check_split_failures(faults);
+}
+
+TEST_F(GpuSplit, RegisteredOrStagedResultsAreRight) { parmap::test::check_registered_results(); }
 
 TEST(SplitSetting, BadValuesAreConfigErrors) {
   for (const char* v : {"half", "1.5", "-0.1", "0.5x", "nan"}) {

@@ -19,8 +19,9 @@ namespace parmap::test {
 void check_injected_faults(fault_injector& faults, std::size_t n);
 
 // Faults after several chunks went through (n floats, at least 8 chunks):
-// out of place, automatic mode redoes the map on the CPU; in place after
-// results were copied back, gpu_error "not retried on the CPU".
+// automatic mode finishes the map on the CPU from the first element whose
+// result had not arrived (in place too: each element mapped once); forced,
+// in place after results arrived, gpu_error saying how far they got.
 void check_faults_mid_pipeline(fault_injector& faults, std::size_t n);
 
 // 300 maps of distinct sizes (most smaller than one slot or 1 MiB, every

@@ -32,6 +32,8 @@ struct calibration {
   // while the other runs (0: not measured, automatic mode never splits):
   double split_cpu_bandwidth = 0;   // bytes/s of the CPU share on threads_for_split(cpu_threads).cpu
   double split_gpu_bandwidth = 0;   // bytes/s of the GPU share, its copies on the .copy threads
+  double split_launch = 0;          // s: a split of one element each (the GPU's thread started and
+                                    // joined, its fixed cost)
 };
 
 // Whether registering the caller's memory beats staging it, for a host-data
