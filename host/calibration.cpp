@@ -97,6 +97,31 @@ constexpr field number_fields[] = {
     {"split_launch", &calibration::split_launch},
 };
 
+// The CPU's best thread count for square at each bucket's size (the smallest
+// of each), from 1, 2, 4, ... and all of cpu_threads: fewer threads are kept
+// only when at least 5 % faster than all of them (starting threads costs, and
+// small maps do not fill many cores' bandwidth).
+void measure_cpu_threads(calibration& c, const op_call& square, const std::vector<float>& in,
+                         std::vector<float>& out) {
+  for (int k = 0; k < cpu_thread_buckets; ++k) {
+    const std::size_t m = std::size_t{1} << (15 + k);
+    const auto time_with = [&](int t) {
+      return best_of(7, [&] { cpu_catalogue(square, in.data(), out.data(), 0, m, t); });
+    };
+    const double all = time_with(c.cpu_threads);
+    int best_threads = c.cpu_threads;
+    double best = all;
+    for (int t = 1; t < c.cpu_threads; t *= 2) {
+      const double s = time_with(t);
+      if (s < best && s < 0.95 * all) {
+        best = s;
+        best_threads = t;
+      }
+    }
+    c.cpu_threads_by_size[k] = best_threads;
+  }
+}
+
 // Both at once: a split square with shares from the rates measured alone,
 // each side's rate taken while the other runs (best of three by the later finisher).
 void measure_split(calibration& c, staging_pool& pool, const std::vector<float>& in, std::vector<float>& out,
@@ -167,6 +192,13 @@ std::optional<calibration> load_calibration(const std::string& key) {
     if (!v) return std::nullopt;
     c.*fld.member = *v;
   }
+  const auto by_size = j.find("cpu_threads_by_size");
+  if (by_size == j.end() || !by_size->is_array() || by_size->size() != cpu_thread_buckets) return std::nullopt;
+  for (int k = 0; k < cpu_thread_buckets; ++k) {
+    const auto& t = (*by_size)[static_cast<std::size_t>(k)];
+    if (!t.is_number_integer() || t.get<int>() < 0) return std::nullopt;
+    c.cpu_threads_by_size[k] = t.get<int>();
+  }
   if (c.cpu_threads < 1 || c.cpu_bandwidth <= 0) return std::nullopt;
   return c;
 }
@@ -199,6 +231,14 @@ estimate estimate_call(const calibration& c, std::size_t n, std::size_t in_elem_
           (out_on_gpu ? 0.0 : rate(out_bytes, c.d2h_bandwidth)) +
           rate(in_bytes + out_bytes, c.gpu_bandwidth) + transcendental;
   return e;
+}
+
+int cpu_threads_for(const calibration& c, std::size_t n, int threads) noexcept {
+  if (n < (std::size_t{1} << 15) || n >= (std::size_t{1} << (15 + cpu_thread_buckets))) return threads;
+  int k = 0;
+  while (n >= (std::size_t{1} << (16 + k))) ++k;
+  const int best = c.cpu_threads_by_size[k];
+  return best > 0 ? std::min(best, threads) : threads;
 }
 
 bool registration_pays(const calibration& c, std::size_t bytes_moved) noexcept {
@@ -267,6 +307,7 @@ calibration measure_calibration(device_backend& b, int threads) {
   const double bytes = 2.0 * static_cast<double>(n * sizeof(float));
   c.cpu_bandwidth =
       bytes / best_of(3, [&] { cpu_catalogue(square, in.data(), out.data(), 0, n, c.cpu_threads); });
+  measure_cpu_threads(c, square, in, out);
   constexpr std::size_t m = std::size_t{1} << 18;
   const std::vector<double> xd(m, 0.5);
   std::vector<double> yd(m, 0.0);
@@ -320,6 +361,7 @@ bool save_calibration(const calibration& c) {
   j["key"] = c.key;
   j["cpu_threads"] = c.cpu_threads;
   for (const auto& fld : number_fields) j[fld.name] = c.*fld.member;
+  j["cpu_threads_by_size"] = c.cpu_threads_by_size;
   {
     std::ofstream f(tmp);
     if (!f) return false;

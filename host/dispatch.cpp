@@ -330,6 +330,18 @@ decision choose_path(const call_info& call, const options& opt) {
   }
 
   d.path = host_path(d, call);
+  if (d.path == exec_path::parallel && !d.forced && set.n_jobs == -1 && call.cost == cost_class::memory) {
+    // The calibration's best thread count for this size, when there is one
+    // (made for a GPU machine's automatic mode; never measured for this).
+    if (const calibration* cal = calibration_if_made()) {
+      d.threads = cpu_threads_for(*cal, call.n, d.threads);
+      if (d.threads <= 1) {
+        d.path = exec_path::serial;
+        note(d, "calibrated: serial at this size");
+        return d;
+      }
+    }
+  }
   if (d.path == exec_path::serial && d.threads <= 1) {
     note(d, "n_jobs = 1: serial");
   } else if (d.path == exec_path::serial) {

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <fstream>
@@ -175,6 +176,50 @@ TEST(CostModelFailure, AGpuFailureWhileCalibratingRunsOnTheCpu) {
   std::filesystem::remove_all(dir);
 }
 
+// Automatic mode runs a memory-bound map on the calibrated best thread count
+// for its size; forced, n_jobs given, or other sizes and costs: the threads asked for.
+TEST_F(CostModelDecisions, CalibratedThreadsBySize) {
+  calibration c = machine(20, 1);  // the CPU wins: host path
+  c.cpu_threads = 4;
+  const int table[parmap::detail::cpu_thread_buckets] = {1, 2, 2, 4, 4, 0};
+  std::copy(std::begin(table), std::end(table), std::begin(c.cpu_threads_by_size));
+  const use_calibration use(c);
+  auto plan = [](std::size_t n, parmap::detail::cost_class cost, parmap::options opt) {
+    static std::vector<float> data(std::size_t{1} << 22);
+    parmap::detail::call_info call;
+    call.n = n;
+    call.in_elem_bytes = call.out_elem_bytes = sizeof(float);
+    call.kind = parmap::detail::callable_kind::device;
+    call.gpu_kernel = true;
+    call.cost = cost;
+    call.in = call.out = data.data();
+    return parmap::detail::decide(call, opt);
+  };
+  using parmap::detail::cost_class;
+  using parmap::detail::exec_path;
+  const parmap::options automatic{.n_jobs = -1};
+  const auto d15 = plan(std::size_t{1} << 15, cost_class::memory, automatic);
+  EXPECT_EQ(d15.path, exec_path::serial);  // calibrated: one thread at 2^15
+  // Not applied: forced, n_jobs given, transcendental ops, the unmeasured bucket.
+  const auto forced = plan(std::size_t{1} << 15, cost_class::memory, {.where = backend::cpu});
+  EXPECT_EQ(forced.path, exec_path::parallel);
+  ASSERT_GE(forced.threads, 2) << "needs two threads (OMP_NUM_THREADS)";
+  const auto d17 = plan((std::size_t{1} << 17) + 5, cost_class::memory, automatic);
+  EXPECT_EQ(d17.path, exec_path::parallel);
+  EXPECT_EQ(d17.threads, 2) << "2^17: the table's 2 threads";
+  const auto all = plan(std::size_t{1} << 22, cost_class::memory, automatic);
+  EXPECT_EQ(all.threads, forced.threads);
+  const auto given = plan(std::size_t{1} << 15, cost_class::memory, {.n_jobs = 2});
+  EXPECT_EQ(given.threads, 2);
+  const auto heavy = plan(std::size_t{1} << 15, cost_class::transcendental, automatic);
+  EXPECT_EQ(heavy.threads, forced.threads);
+  const auto unmeasured = plan(std::size_t{1} << 20, cost_class::memory, automatic);
+  EXPECT_EQ(unmeasured.threads, forced.threads);
+  EXPECT_EQ(parmap::detail::cpu_threads_for(c, std::size_t{1} << 18, 3), 3);  // never above what is available
+  EXPECT_EQ(parmap::detail::cpu_threads_for(c, std::size_t{1} << 16, 8), 2);
+  EXPECT_EQ(parmap::detail::cpu_threads_for(c, 100, 8), 8);
+}
+
 // Without a test calibration the dispatcher measures (or loads) the machine's.
 TEST_F(CostModelDecisions, MeasuredOrCachedWhenNoneIsGiven) {
   std::string why;
@@ -207,11 +252,24 @@ TEST(CalibrationCache, RoundTripAndRejection) {
   EXPECT_DOUBLE_EQ(back->gpu_launch, c.gpu_launch);
   EXPECT_DOUBLE_EQ(back->h2d_bandwidth, c.h2d_bandwidth);
   EXPECT_DOUBLE_EQ(back->pipeline_bandwidth, c.pipeline_bandwidth);
+  for (int k = 0; k < parmap::detail::cpu_thread_buckets; ++k) {
+    EXPECT_GE(c.cpu_threads_by_size[k], 1) << k;
+    EXPECT_LE(c.cpu_threads_by_size[k], c.cpu_threads) << k;
+    EXPECT_EQ(back->cpu_threads_by_size[k], c.cpu_threads_by_size[k]) << k;
+  }
 
   EXPECT_FALSE(parmap::detail::load_calibration("another machine").has_value());
   {
     std::ofstream damaged(path);
     damaged << "{ \"key\": \"" << c.key << "\", \"cpu_threads\": 2, \"cpu_bandwidth\": oops }";
+  }
+  EXPECT_FALSE(parmap::detail::load_calibration(c.key).has_value());
+  {  // an older file, without the thread counts by size: measured again
+    std::ofstream older(path);
+    older << "{ \"key\": \"" << c.key << "\", \"cpu_threads\": 2, \"cpu_bandwidth\": 1e9, \"cpu_transcendental\": 1e-9, "
+          << "\"h2d_bandwidth\": 1e9, \"d2h_bandwidth\": 1e9, \"gpu_bandwidth\": 1e9, \"gpu_transcendental\": 1e-9, "
+          << "\"gpu_launch\": 1e-5, \"pipeline_bandwidth\": 1e9, \"pipeline_registered_bandwidth\": 0, "
+          << "\"split_cpu_bandwidth\": 0, \"split_gpu_bandwidth\": 0, \"split_launch\": 0 }";
   }
   EXPECT_FALSE(parmap::detail::load_calibration(c.key).has_value());
   {

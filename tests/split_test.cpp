@@ -31,8 +31,6 @@ using parmap::detail::cost_class;
 using parmap::detail::estimate_split;
 using parmap::test::env_var;
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
 calibration rates(double cpu_gbs, double gpu_gbs, double launch = 0) {
   calibration c;
   c.key = "synthetic";
@@ -104,6 +102,8 @@ TEST(SplitArithmetic, ThreadsAreShared) {
 }
 
 #if defined(PARMAP_TEST_SIM)
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 template <class T>
 std::vector<T> inputs(std::size_t n) {

@@ -13,12 +13,20 @@
 
 namespace parmap::detail {
 
+// Sizes at which the calibration measures the CPU's best thread count for a
+// memory-bound map: bucket k holds n in [2^(15+k), 2^(16+k)); from 2^21 up all
+// threads are used (more cores, more memory bandwidth).
+inline constexpr int cpu_thread_buckets = 6;
+
 struct calibration {
   std::string key;                  // CPU model, cores and GPU description: the machine
   std::string source;               // "measured", "cache <path>" or "test"
   int cpu_threads = 1;              // threads the CPU figures were measured with
   double cpu_bandwidth = 0;         // bytes/s read + written by square (f32) on cpu_threads
   double cpu_transcendental = 0;    // s per element of exp (f64) on one thread
+  // Threads that mapped square (f32) fastest at each bucket's size, at most
+  // cpu_threads (0: not measured: all threads).
+  int cpu_threads_by_size[cpu_thread_buckets] = {};
   double h2d_bandwidth = 0;         // bytes/s, host (pageable) to GPU, as a map copies
   double d2h_bandwidth = 0;         // bytes/s, GPU to host
   double gpu_bandwidth = 0;         // bytes/s read + written by square (f32) on GPU data
@@ -35,6 +43,10 @@ struct calibration {
   double split_launch = 0;          // s: a split of one element each (the GPU's thread started and
                                     // joined, its fixed cost)
 };
+
+// The threads automatic mode runs a memory-bound map of n elements on when
+// `threads` are available: the calibrated best for n's size, else `threads`.
+int cpu_threads_for(const calibration& c, std::size_t n, int threads) noexcept;
 
 // Whether registering the caller's memory beats staging it, for a host-data
 // job moving bytes_moved (in + out): measured so, and large enough to run at
