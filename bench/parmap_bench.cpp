@@ -253,7 +253,8 @@ class sweep {
     // CPU ceilings.
     const T* px = x.data();
     T* py = y.data();
-    const stats copy = time_it(cfg_, [&] {
+    // The all-core copy ceiling: each thread memcpys its static share.
+    const auto parallel_memcpy = [&] {
       PARMAP_OMP(parallel)
       {
 #if defined(_OPENMP)
@@ -263,7 +264,8 @@ class sweep {
 #endif
         std::memcpy(py + b, px + b, (e - b) * sizeof(T));
       }
-    });
+    };
+    const stats copy = time_it(cfg_, parallel_memcpy);
     add("cpu-copy", copy);
     const stats hand = time_it(cfg_, [&] {
       PARMAP_OMP(parallel for simd schedule(static))
@@ -348,17 +350,7 @@ class sweep {
       // The cores' copy bandwidth while the DMA engines run: the host memory
       // a split map shares (large sizes only; each sample queues 4 duplex rounds).
       if (bytes >= 64.0 * (1 << 20)) {
-        const double under = parmap::bench::time_copy_during_duplex(n * sizeof(T), cfg_.reps, [&] {
-          PARMAP_OMP(parallel)
-          {
-#if defined(_OPENMP)
-            const auto [b, e] = parmap::detail::static_chunk(n, omp_get_thread_num(), omp_get_num_threads());
-#else
-            const std::size_t b = 0, e = n;
-#endif
-            std::memcpy(py + b, px + b, (e - b) * sizeof(T));
-          }
-        });
+        const double under = parmap::bench::time_copy_during_duplex(n * sizeof(T), cfg_.reps, parallel_memcpy);
         if (under > 0) {
           auto& r = add("copy-under-dma", {under, under});
           r.ceiling = "cpu-copy";

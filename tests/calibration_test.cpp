@@ -186,14 +186,7 @@ TEST_F(CostModelDecisions, CalibratedThreadsBySize) {
   const use_calibration use(c);
   auto plan = [](std::size_t n, parmap::detail::cost_class cost, parmap::options opt) {
     static std::vector<float> data(std::size_t{1} << 22);
-    parmap::detail::call_info call;
-    call.n = n;
-    call.in_elem_bytes = call.out_elem_bytes = sizeof(float);
-    call.kind = parmap::detail::callable_kind::device;
-    call.gpu_kernel = true;
-    call.cost = cost;
-    call.in = call.out = data.data();
-    return parmap::detail::decide(call, opt);
+    return parmap::detail::decide(parmap::test::float_op_call(n, data.data(), data.data(), cost), opt);
   };
   using parmap::detail::cost_class;
   using parmap::detail::exec_path;

@@ -30,9 +30,7 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 // Clears the PARMAP_* variables a developer may have set, for every test here.
 class Dispatch : public ::testing::Test {
  protected:
-  env_var backend_{"PARMAP_BACKEND", nullptr};
-  env_var min_{"PARMAP_GPU_MIN_ELEMENTS", nullptr};
-  env_var verbose_{"PARMAP_VERBOSE", nullptr};
+  parmap::test::default_settings settings_;
 };
 
 TEST_F(Dispatch, AutomaticWithoutGpuRunsOnCpuAndSaysWhy) {

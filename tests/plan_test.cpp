@@ -28,25 +28,13 @@ using parmap::test::env_var;
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-call_info square_f32(std::size_t n, const float* in, float* out) {
-  call_info c;
-  c.n = n;
-  c.in_elem_bytes = 4;
-  c.out_elem_bytes = 4;
-  c.kind = callable_kind::device;
-  c.gpu_kernel = true;
-  c.cost = cost_class::memory;
-  c.in = in;
-  c.out = out;
-  c.what = "square";
-  return c;
+call_info square_f32(std::size_t n, const float* in, const float* out) {
+  return parmap::test::float_op_call(n, in, out);
 }
 
 class Plan : public ::testing::Test {
  protected:
-  env_var backend_{"PARMAP_BACKEND", nullptr};
-  env_var min_{"PARMAP_GPU_MIN_ELEMENTS", nullptr};
-  env_var verbose_{"PARMAP_VERBOSE", nullptr};
+  parmap::test::default_settings settings_;
 };
 
 TEST_F(Plan, HostPathsCarryNoGpuRule) {

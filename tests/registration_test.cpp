@@ -163,14 +163,8 @@ TEST_F(Registration, TheRuleFollowsTheCalibration) {
   parmap::detail::install_calibration(c);
   std::vector<float> big(std::size_t{1} << 21), small(1 << 16);
   auto plan = [](std::vector<float>& v) {
-    parmap::detail::call_info call;
-    call.n = v.size();
-    call.in_elem_bytes = call.out_elem_bytes = sizeof(float);
-    call.kind = parmap::detail::callable_kind::device;
-    call.gpu_kernel = true;
-    call.cost = parmap::detail::cost_class::memory;
-    call.in = call.out = v.data();
-    return parmap::detail::decide(call, {.where = backend::gpu});
+    return parmap::detail::decide(parmap::test::float_op_call(v.size(), v.data(), v.data()),
+                                  {.where = backend::gpu});
   };
   EXPECT_TRUE(plan(big).register_host);     // 16 MiB moved, registered measured faster
   EXPECT_FALSE(plan(small).register_host);  // 512 KiB: below the pipeline's size

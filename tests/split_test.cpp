@@ -105,31 +105,12 @@ TEST(SplitArithmetic, ThreadsAreShared) {
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-template <class T>
-std::vector<T> inputs(std::size_t n) {
-  std::vector<T> v(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    v[i] = static_cast<T>(static_cast<double>(i % 1013) * 0.37 - 150.0);
-  }
-  return v;
-}
-
-// Indices where got differs from op applied once to x, bit for bit.
-template <class Op, class T>
-std::size_t mismatches(const Op& op, const std::vector<T>& x, const std::vector<T>& got) {
-  std::size_t bad = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const T want = op(x[i]);
-    bad += std::memcmp(&got[i], &want, sizeof(T)) == 0 ? 0 : 1;
-  }
-  return bad;
-}
+using parmap::test::inputs;
+using parmap::test::mismatches;
 
 class Split : public ::testing::Test {
  protected:
-  env_var backend_{"PARMAP_BACKEND", nullptr};
-  env_var min_{"PARMAP_GPU_MIN_ELEMENTS", nullptr};
-  env_var verbose_{"PARMAP_VERBOSE", nullptr};
+  parmap::test::default_settings settings_;
   parmap::test::sim_backend sim_{"simulated GPU (split tests)"};
   parmap::test::use_backend use_{sim_};
 };

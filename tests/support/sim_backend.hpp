@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "parmap/detail/dispatch.hpp"
 #include "parmap/detail/gpu_state.hpp"
 
 namespace parmap::test {
@@ -167,6 +168,19 @@ class env_var {
   bool had_;
   std::string old_;
 };
+
+// Unsets the PARMAP_* variables a developer may have set that steer which
+// path a call takes or what it logs, for the guard's lifetime.
+struct default_settings {
+  env_var backend{"PARMAP_BACKEND", nullptr};
+  env_var gpu_min_elements{"PARMAP_GPU_MIN_ELEMENTS", nullptr};
+  env_var verbose{"PARMAP_VERBOSE", nullptr};
+};
+
+// The dispatcher's description of a built-in op (GPU kernel, `cost`) over n
+// floats from in to out, as map() makes it: for tests of decide() itself.
+detail::call_info float_op_call(std::size_t n, const float* in, const float* out,
+                                detail::cost_class cost = detail::cost_class::memory);
 
 // Threads of this process now (/proc/self/status), or -1 where unknown.
 int process_threads();

@@ -19,24 +19,6 @@ namespace {
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-template <class T>
-std::vector<T> inputs(std::size_t n) {
-  std::vector<T> v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<T>(static_cast<double>(i % 1013) * 0.37 - 150.0);
-  return v;
-}
-
-// Indices where got differs from op applied once to x, bit for bit.
-template <class Op, class T>
-std::size_t mismatches(const Op& op, const std::vector<T>& x, const std::vector<T>& got) {
-  std::size_t bad = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const T want = op(x[i]);
-    bad += std::memcmp(&got[i], &want, sizeof(T)) == 0 ? 0 : 1;
-  }
-  return bad;
-}
-
 // PARMAP_SPLIT's value that gives the CPU exactly k of n elements.
 std::string share_text(std::size_t k, std::size_t n) {
   char buf[40];

@@ -5,10 +5,32 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
+#include <vector>
 
 #include "sim_backend.hpp"
 
 namespace parmap::test {
+
+// n values from -150 up in steps of 0.37, repeating every 1013 (converted to T).
+template <class T>
+std::vector<T> inputs(std::size_t n) {
+  std::vector<T> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<T>(static_cast<double>(i % 1013) * 0.37 - 150.0);
+  return v;
+}
+
+// Indices where got differs from op applied once to x, bit for bit.
+template <class Op, class T>
+std::size_t mismatches(const Op& op, const std::vector<T>& x, const std::vector<T>& got) {
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const T want = op(x[i]);
+    bad += std::memcmp(&got[i], &want, sizeof(T)) == 0 ? 0 : 1;
+  }
+  return bad;
+}
+
 
 // Elements per chunk of a host-data job of n elements of elem_bytes with the
 // backend in use (makes the staging pool first).

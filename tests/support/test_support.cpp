@@ -102,6 +102,19 @@ int process_threads() {
   return -1;
 }
 
+detail::call_info float_op_call(std::size_t n, const float* in, const float* out, detail::cost_class cost) {
+  detail::call_info c;
+  c.n = n;
+  c.in_elem_bytes = c.out_elem_bytes = sizeof(float);
+  c.kind = detail::callable_kind::device;
+  c.gpu_kernel = true;
+  c.cost = cost;
+  c.in = in;
+  c.out = out;
+  c.what = "square";
+  return c;
+}
+
 env_var::env_var(const char* name, const char* value) : name_(name) {
   const char* old = std::getenv(name);
   had_ = old != nullptr;
