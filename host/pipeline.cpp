@@ -145,9 +145,9 @@ void run_staged(staging_pool& pool, const device_job& job) {
   } catch (const gpu_error& e) {
     lease.discard();
     if (in_place && done > 0) {
-      throw gpu_error_after_write(std::string(e.what()) + " (in place: elements below " + std::to_string(done) +
-                                      " already hold their results)",
-                                  e.code());
+      throw gpu_error(
+          std::string(e.what()) + " (in place: elements below " + std::to_string(done) + " already hold their results)",
+          e.code());
     }
     throw;
   } catch (...) {

@@ -38,13 +38,6 @@ namespace detail {
 // what() of the exception in e, or a phrase for one not derived from
 // std::exception (or "no exception" for a null e).
 std::string describe(const std::exception_ptr& e);
-
-// A GPU failure after in-place host data was partly overwritten (pipeline.hpp):
-// the message says how far. Automatic mode finishes the rest on the CPU; a
-// forced GPU passes it to the caller.
-struct gpu_error_after_write : gpu_error {
-  using gpu_error::gpu_error;
-};
 }  // namespace detail
 
 /// @brief The user's callable threw. index() is the lowest index at which it

@@ -64,8 +64,8 @@ std::size_t pipeline_chunk_elements(std::size_t n, std::size_t elem_bytes, std::
                                     std::size_t slots) noexcept;
 
 // Runs the job on the pool's backend, with the pool's slots for host-resident
-// sides. Throws gpu_error; gpu_error_after_write when an in-place map failed
-// after part of the caller's data was overwritten (job.written says how much).
+// sides. Throws gpu_error; when an in-place map failed after part of the
+// caller's data was overwritten, its message says how far (job.written too).
 void run_device_job(staging_pool& pool, const device_job& job);
 
 }  // namespace parmap::detail
