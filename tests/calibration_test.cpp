@@ -26,33 +26,11 @@ using parmap::test::env_var;
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-// Installs a calibration for the guard's lifetime.
-class use_calibration {
- public:
-  explicit use_calibration(const calibration& c) { parmap::detail::install_calibration(c); }
-  ~use_calibration() { parmap::detail::install_calibration(std::nullopt); }
-  use_calibration(const use_calibration&) = delete;
-  use_calibration& operator=(const use_calibration&) = delete;
-};
-
-calibration machine(double cpu_gbs, double link_gbs) {
-  calibration c;
-  c.key = "synthetic";
-  c.source = "test";
-  c.cpu_threads = 2;
-  c.cpu_bandwidth = cpu_gbs * 1e9;
-  c.cpu_transcendental = 5e-9;
-  c.h2d_bandwidth = link_gbs * 1e9;
-  c.d2h_bandwidth = link_gbs * 1e9;
-  c.gpu_bandwidth = 2e12;
-  c.gpu_transcendental = 1e-12;
-  c.gpu_launch = 20e-6;
-  c.pipeline_bandwidth = 0;  // set by tests of large host maps
-  return c;
-}
+using parmap::test::synthetic_calibration;
+using parmap::test::use_calibration;
 
 TEST(CostModel, EstimateIsTheModelsArithmetic) {
-  const calibration c = machine(10, 20);
+  const calibration c = synthetic_calibration(10, 20);
   const auto e = parmap::detail::estimate_call(c, 1000000, 4, 4, parmap::detail::cost_class::memory,
                                                2, false, false);
   EXPECT_DOUBLE_EQ(e.cpu, 8e6 / 10e9);
@@ -93,7 +71,7 @@ class CostModelDecisions : public ::testing::Test {
 };
 
 TEST_F(CostModelDecisions, SmallInputsStayOnTheCpu) {
-  const calibration c = machine(1, 100);  // even with a slow CPU and a fast link
+  const calibration c = synthetic_calibration(1, 100);  // even with a slow CPU and a fast link
   const use_calibration use(c);
   std::string why;
   // Under 64 KiB moved: not even estimated (and CUDA is not started for it).
@@ -108,13 +86,13 @@ TEST_F(CostModelDecisions, SmallInputsStayOnTheCpu) {
 }
 
 TEST_F(CostModelDecisions, HugeHostDataWithASlowLinkStaysOnTheCpu) {
-  const calibration c = machine(20, 1);
+  const calibration c = synthetic_calibration(20, 1);
   const use_calibration use(c);
   EXPECT_EQ(used(parmap::ops::square, std::vector<float>(1 << 22, 1.0F)), backend::cpu);
 }
 
 TEST_F(CostModelDecisions, FastLinkAndSlowCpuGoToTheGpu) {
-  const calibration c = machine(2, 50);
+  const calibration c = synthetic_calibration(2, 50);
   const use_calibration use(c);
   std::string why;
   EXPECT_EQ(used(parmap::ops::square, std::vector<float>(1 << 22, 1.0F), &why), backend::gpu) << why;
@@ -125,7 +103,7 @@ TEST_F(CostModelDecisions, FastLinkAndSlowCpuGoToTheGpu) {
 }
 
 TEST_F(CostModelDecisions, TheMeasuredPipelineRateDecidesLargeHostMaps) {
-  calibration c = machine(20, 1);  // slow plain copies ...
+  calibration c = synthetic_calibration(20, 1);  // slow plain copies ...
   c.pipeline_bandwidth = 100e9;    // ... but a fast overlapped pipeline
   const use_calibration use(c);
   EXPECT_EQ(used(parmap::ops::square, std::vector<float>(1 << 22, 1.0F)), backend::gpu);  // 32 MiB
@@ -133,7 +111,7 @@ TEST_F(CostModelDecisions, TheMeasuredPipelineRateDecidesLargeHostMaps) {
 }
 
 TEST_F(CostModelDecisions, TranscendentalOpsTipTowardsTheGpuEarlier) {
-  const calibration c = machine(20, 12);
+  const calibration c = synthetic_calibration(20, 12);
   const use_calibration use(c);
   const std::vector<double> x(1 << 20, 0.5);
   EXPECT_EQ(used(parmap::ops::square, x), backend::cpu);  // gpu 1.4 ms (the link) vs cpu 0.8 ms
@@ -141,7 +119,7 @@ TEST_F(CostModelDecisions, TranscendentalOpsTipTowardsTheGpuEarlier) {
 }
 
 TEST_F(CostModelDecisions, DataOnTheGpuStaysThere) {
-  const calibration c = machine(100, 0.001);
+  const calibration c = synthetic_calibration(100, 0.001);
   const use_calibration use(c);
   parmap::device_array<float> d(std::vector<float>(64, 2.0F));
   parmap::report r;
@@ -159,7 +137,7 @@ TEST(CostModelFailure, AGpuFailureWhileCalibratingRunsOnTheCpu) {
   const env_var xdg("XDG_CACHE_HOME", dir.c_str());
   parmap::test::sim_backend sim("simulated GPU that fails while calibrating");
   parmap::test::fault_injector faults(sim);
-  const parmap::test::use_backend use(faults);
+  const parmap::test::use_backend use(faults, parmap::test::calibrated::measured);
   faults.fail_upload = true;
   const std::vector<float> x(1 << 16, 3.0F);
   parmap::report r;
@@ -179,7 +157,7 @@ TEST(CostModelFailure, AGpuFailureWhileCalibratingRunsOnTheCpu) {
 // Automatic mode runs a memory-bound map on the calibrated best thread count
 // for its size; forced, n_jobs given, or other sizes and costs: the threads asked for.
 TEST_F(CostModelDecisions, CalibratedThreadsBySize) {
-  calibration c = machine(20, 1);  // the CPU wins: host path
+  calibration c = synthetic_calibration(20, 1);  // the CPU wins: host path
   c.cpu_threads = 4;
   const int table[parmap::detail::cpu_thread_buckets] = {1, 2, 2, 4, 4, 0};
   std::copy(std::begin(table), std::end(table), std::begin(c.cpu_threads_by_size));
@@ -215,6 +193,7 @@ TEST_F(CostModelDecisions, CalibratedThreadsBySize) {
 
 // Without a test calibration the dispatcher measures (or loads) the machine's.
 TEST_F(CostModelDecisions, MeasuredOrCachedWhenNoneIsGiven) {
+  const parmap::test::use_backend measured(sim_, parmap::test::calibrated::measured);
   std::string why;
   (void)used(parmap::ops::square, std::vector<float>(1 << 16, 1.0F), &why);
   EXPECT_TRUE(contains(why, "(measured)") || contains(why, "(cache ")) << why;

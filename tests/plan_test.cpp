@@ -157,7 +157,7 @@ TEST(PlanReport, FilledOnEveryExit) {
 // wins until it is forgotten, and a new backend is calibrated again.
 TEST(CalibrationOwner, OneCalibrationPerBackendInUse) {
   parmap::test::sim_backend sim("simulated GPU for the calibration owner");
-  const parmap::test::use_backend use(sim);
+  const parmap::test::use_backend use(sim, parmap::test::calibrated::measured);
   std::vector<const parmap::detail::calibration*> seen(4, nullptr);
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < seen.size(); ++i) {
@@ -174,7 +174,7 @@ TEST(CalibrationOwner, OneCalibrationPerBackendInUse) {
   EXPECT_NE(seen[0]->key, "");  // the earlier reference is still valid
   {
     parmap::test::sim_backend other("another simulated GPU");
-    const parmap::test::use_backend use_other(other);
+    const parmap::test::use_backend use_other(other, parmap::test::calibrated::measured);
     const auto& c = parmap::detail::current_calibration(2);
     EXPECT_NE(c.source, "test");
     EXPECT_TRUE(contains(c.key, "another simulated GPU")) << c.key;

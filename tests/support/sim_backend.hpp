@@ -8,8 +8,10 @@
 #include <cstddef>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
+#include "parmap/detail/calibration.hpp"
 #include "parmap/detail/dispatch.hpp"
 #include "parmap/detail/gpu_state.hpp"
 
@@ -143,16 +145,71 @@ class absent_backend final : public detail::device_backend {
   detail::probe_result probe_;
 };
 
-// Installs a backend for the lifetime of the guard.
+// A made-up machine's calibration (key "synthetic", source "test"): a CPU of
+// cpu_gbs GB/s on 2 threads and 5 ns per exp, a link of link_gbs GB/s each
+// way, a 2 TB/s GPU with a 20 us fixed cost; no pipeline, registration,
+// split or threads-by-size figures, so automatic mode never splits nor
+// registers with it. With the defaults, square (f32) at 2^16 stays on the CPU
+// and exp (f64) at 2^16 goes to the GPU.
+inline detail::calibration synthetic_calibration(double cpu_gbs = 10, double link_gbs = 10) {
+  detail::calibration c;
+  c.key = "synthetic";
+  c.source = "test";
+  c.cpu_threads = 2;
+  c.cpu_bandwidth = cpu_gbs * 1e9;
+  c.cpu_transcendental = 5e-9;
+  c.h2d_bandwidth = link_gbs * 1e9;
+  c.d2h_bandwidth = link_gbs * 1e9;
+  c.gpu_bandwidth = 2e12;
+  c.gpu_transcendental = 1e-12;
+  c.gpu_launch = 20e-6;
+  return c;
+}
+
+// A copy of the calibration in use, if any.
+inline std::optional<detail::calibration> installed_calibration() {
+  const detail::calibration* c = detail::calibration_if_made();
+  return c != nullptr ? std::optional<detail::calibration>(*c) : std::nullopt;
+}
+
+// What automatic mode decides from under a use_backend guard.
+enum class calibrated {
+  synthetic,  // synthetic_calibration(): the same decisions on any machine, idle or loaded
+  measured,   // the machine's own (cached or measured now): for tests of the measurement
+};
+
+// Installs a backend for the lifetime of the guard, calibrated as `how` says;
+// afterwards the previous backend and the calibration it had come back.
 class use_backend {
  public:
-  explicit use_backend(detail::device_backend& b) : previous_(detail::set_device_backend(&b)) {}
-  ~use_backend() { detail::set_device_backend(previous_); }
+  explicit use_backend(detail::device_backend& b, calibrated how = calibrated::synthetic)
+      : previous_calibration_(installed_calibration()), previous_(detail::set_device_backend(&b)) {
+    if (how == calibrated::synthetic) detail::install_calibration(synthetic_calibration());
+  }
+  ~use_backend() {
+    detail::set_device_backend(previous_);
+    if (previous_calibration_) detail::install_calibration(previous_calibration_);
+  }
   use_backend(const use_backend&) = delete;
   use_backend& operator=(const use_backend&) = delete;
 
  private:
+  std::optional<detail::calibration> previous_calibration_;
   detail::device_backend* previous_;
+};
+
+// Installs a calibration for the guard's lifetime, then the one there was.
+class use_calibration {
+ public:
+  explicit use_calibration(const detail::calibration& c) : previous_(installed_calibration()) {
+    detail::install_calibration(c);
+  }
+  ~use_calibration() { detail::install_calibration(previous_); }
+  use_calibration(const use_calibration&) = delete;
+  use_calibration& operator=(const use_calibration&) = delete;
+
+ private:
+  std::optional<detail::calibration> previous_;
 };
 
 // Sets (or unsets, with nullptr) an environment variable for the guard's lifetime.
