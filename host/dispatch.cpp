@@ -23,11 +23,10 @@
 #include "parmap/errors.hpp"
 
 namespace parmap::detail {
-namespace {
 
-// Threads for n_jobs = -1. Without OpenMP the CPU loops run serially, but the
-// task loop (std::thread) still starts one worker per core.
-int max_threads() noexcept {
+// Without OpenMP the CPU loops run serially, but the task loop (std::thread)
+// still starts one worker per core.
+int all_cores() noexcept {
 #if defined(_OPENMP)
   return omp_get_max_threads();  // honours OMP_NUM_THREADS
 #else
@@ -35,7 +34,13 @@ int max_threads() noexcept {
 #endif
 }
 
+namespace {
 constexpr std::size_t default_max_blocking = 64;
+}  // namespace
+
+std::size_t max_blocking() { return current_environment().max_blocking.value_or(default_max_blocking); }
+
+namespace {
 
 // Appends to the reason only when someone will read it (a report or
 // PARMAP_VERBOSE), so that small maps do not pay for formatting.
@@ -99,7 +104,7 @@ struct settings {
   backend where = backend::automatic;
   std::string source;  // "options.where", "scoped_backend" or "PARMAP_BACKEND=..."
   int n_jobs = -1;
-  std::size_t blocking_cap = default_max_blocking;
+  std::size_t blocking_cap = 0;
   std::optional<std::size_t> gpu_min_elements;  // PARMAP_GPU_MIN_ELEMENTS
   split_setting split;                          // PARMAP_SPLIT
 };
@@ -124,11 +129,10 @@ settings settle(const options& opt, decision& d) {
     s.source = std::string("PARMAP_BACKEND=") + to_string(s.where);
   }
   s.n_jobs = opt.n_jobs != -1 ? opt.n_jobs : scope.n_jobs;
-  s.blocking_cap = s.n_jobs > 0 ? static_cast<std::size_t>(s.n_jobs)
-                                : env.max_blocking.value_or(default_max_blocking);
+  s.blocking_cap = s.n_jobs > 0 ? static_cast<std::size_t>(s.n_jobs) : max_blocking();
   s.gpu_min_elements = env.gpu_min_elements;
   s.split = env.split;
-  d.threads = s.n_jobs == -1 ? max_threads() : s.n_jobs;
+  d.threads = s.n_jobs == -1 ? all_cores() : s.n_jobs;
   d.forced = s.where != backend::automatic;
   return s;
 }
@@ -293,7 +297,7 @@ decision choose_path(const call_info& call, const options& opt) {
     } else {
       const calibration* cal = nullptr;
       try {
-        cal = &current_calibration(max_threads());
+        cal = &current_calibration(all_cores());
       } catch (const gpu_error& e) {  // measuring the GPU failed: nothing cached, CPU this time
         note(d, "GPU failed while calibrating (", e.what(), "); ");
       }
@@ -384,7 +388,7 @@ worker_limits plan_tasks(std::size_t n, bool all_blocking, const options& opt, d
     lim.start = lim.cap;
     note(d, std::to_string(lim.start), " workers (", all_blocking ? "blocking tasks" : "n_jobs", ")");
   } else {
-    lim.start = std::min(lim.cap, std::max(1, max_threads()));
+    lim.start = std::min(lim.cap, std::max(1, all_cores()));
     note(d, std::to_string(lim.start), " workers, up to ", std::to_string(lim.cap), " while they wait");
   }
   d.threads = lim.start;

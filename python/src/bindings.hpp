@@ -38,6 +38,6 @@ void register_errors(nb::module_& m);
 void register_ops(nb::module_& m);
 void register_arrays(nb::module_& m);
 void register_callables(nb::module_& m);
-void register_pool(nb::module_& m);
+void register_growth(nb::module_& m);
 
 }  // namespace parmap::python

@@ -110,5 +110,5 @@ NB_MODULE(_core, m) {
   register_ops(m);
   register_arrays(m);
   register_callables(m);
-  register_pool(m);
+  register_growth(m);
 }

@@ -1,14 +1,17 @@
-"""The joblib backend "parmap": the seed notebook's cell, n_jobs, errors, nesting."""
+"""The joblib backend "parmap": the seed notebook's cell, n_jobs, errors, aborts, nesting."""
 import os
+import subprocess
+import sys
 import threading
 import time
+import traceback
 
 import numpy as np
 import pytest
 
 joblib = pytest.importorskip("joblib")
 import parmap.joblib  # noqa: E402,F401 - registers the backend
-from joblib import Parallel, delayed, parallel_backend  # noqa: E402
+from joblib import Parallel, delayed, effective_n_jobs, parallel_backend, parallel_config  # noqa: E402
 
 from conftest import BusyThreads, InFlight  # noqa: E402
 
@@ -45,7 +48,8 @@ def test_n_jobs_semantics():
     Parallel(backend="parmap", n_jobs=2)(delayed(f)(i) for i in range(20))
     assert f.peak <= 2
     b = parmap.joblib.ParmapBackend()
-    assert b.effective_n_jobs(-1) == os.cpu_count()
+    assert b.effective_n_jobs(-1) == parmap._core.all_cores()
+    assert b.effective_n_jobs(None) == b.effective_n_jobs(-1)  # None: the default, -1
     assert b.effective_n_jobs(3) == 3
     with pytest.raises(ValueError):
         b.effective_n_jobs(0)
@@ -80,3 +84,90 @@ def test_nested_parallel_runs_sequentially():
 
     r = Parallel(backend="parmap", n_jobs=2)(delayed(inner)(i) for i in range(6))
     assert r == [sum(j * j for j in range(i)) for i in range(6)]
+
+
+def test_all_cores_honours_omp_num_threads():
+    code = "import parmap.joblib; print(parmap.joblib.ParmapBackend().effective_n_jobs(-1))"
+    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, OMP_NUM_THREADS="3"),
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "3"
+
+
+def test_effective_n_jobs_is_what_runs():
+    with parallel_config(backend="parmap"):
+        told = effective_n_jobs(None)
+        f = InFlight()
+        Parallel()(delayed(f)(i) for i in range(4 * told))
+    assert told == parmap._core.all_cores()
+    assert f.peak >= min(told, 2)  # the workers it said, at least two of them at once
+
+
+def test_a_job_that_comes_to_one_worker_runs_sequentially():
+    seen = set()
+    Parallel(backend="parmap", n_jobs=-parmap._core.all_cores())(
+        delayed(lambda: seen.add(threading.get_ident()))() for _ in range(6))
+    assert seen == {threading.get_ident()}  # cores + 1 - cores = 1 worker: no threads, as joblib
+
+
+def test_read_ahead_follows_the_workers_that_start():
+    consumed = []
+
+    def tasks():
+        for i in range(400):
+            consumed.append(i)
+            yield delayed(time.sleep)(0.005)
+
+    out = Parallel(backend="parmap", n_jobs=2, return_as="generator")(tasks())
+    next(out)
+    assert len(consumed) <= 16, len(consumed)  # joblib's 2 * n_jobs ahead, not the growth cap's
+    assert len(list(out)) == 399
+
+
+def test_sleeping_jobs_grow_the_pool_inside_a_with_block_too():
+    with Parallel(backend="parmap", n_jobs=-1) as p:
+        t0 = time.perf_counter()
+        assert len(p(delayed(time.sleep)(0.3) for _ in range(16))) == 16
+        elapsed = time.perf_counter() - t0
+    assert elapsed < 1.5, elapsed  # 16 x 0.3 s: 4.8 s on one worker, 2.4 s on two
+
+
+def test_an_error_returns_without_waiting_for_running_jobs():
+    release = threading.Event()
+
+    def job(i):
+        if i == 0:
+            time.sleep(0.1)
+            raise ValueError("boom")
+        release.wait(30)  # waits for something only the caller would give
+        return i
+
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="boom"):
+        Parallel(backend="parmap", n_jobs=2)(delayed(job)(i) for i in range(2))
+    elapsed = time.perf_counter() - t0
+    release.set()
+    assert elapsed < 5, elapsed  # threading: 0.2 s; waiting for the other job would hang
+
+
+def test_a_timeout_returns_without_waiting_for_running_jobs():
+    t0 = time.perf_counter()
+    with pytest.raises(Exception) as e:
+        Parallel(backend="parmap", n_jobs=2, timeout=0.2)(delayed(time.sleep)(3) for _ in range(4))
+    elapsed = time.perf_counter() - t0
+    assert "Timeout" in type(e.value).__name__
+    assert elapsed < 2, elapsed
+
+
+def test_the_jobs_traceback_reaches_the_caller():
+    def inner_frame(i):
+        if i == 5:
+            raise KeyError(i)
+        return i
+
+    def outer_frame(i):
+        return inner_frame(i)
+
+    with pytest.raises(KeyError) as e:
+        Parallel(backend="parmap", n_jobs=2)(delayed(outer_frame)(i) for i in range(10))
+    report = "".join(traceback.format_exception(e.type, e.value, e.tb))
+    assert "outer_frame" in report and "inner_frame" in report, report

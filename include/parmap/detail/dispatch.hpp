@@ -78,6 +78,14 @@ void check_no_partial_overlap(const void* in, std::size_t in_bytes, const void* 
 // forced GPU cannot run the call.
 decision decide(const call_info& call, const options& opt);
 
+// The threads n_jobs = -1 ("all cores") means: OpenMP's count, which honours
+// OMP_NUM_THREADS (the hardware's without OpenMP). For C++ and Python alike.
+int all_cores() noexcept;
+
+// The most calls in flight for callables that wait when n_jobs does not say:
+// PARMAP_MAX_BLOCKING, else 64.
+std::size_t max_blocking();
+
 // A task loop's workers (task_loop.hpp).
 struct worker_limits {
   int start = 1;            // workers to begin with
