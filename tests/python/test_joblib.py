@@ -171,3 +171,28 @@ def test_the_jobs_traceback_reaches_the_caller():
         Parallel(backend="parmap", n_jobs=2)(delayed(outer_frame)(i) for i in range(10))
     report = "".join(traceback.format_exception(e.type, e.value, e.tb))
     assert "outer_frame" in report and "inner_frame" in report, report
+
+
+def test_batch_size_is_honoured_as_threading_honours_it(monkeypatch):
+    from joblib._parallel_backends import ThreadingBackend
+
+    batches = {}
+    for name, cls in (("parmap", parmap.joblib.ParmapBackend), ("threading", ThreadingBackend)):
+        def counted(self, func, callback=None, _submit=cls.submit, _name=name):
+            batches[_name] = batches.get(_name, 0) + 1
+            return _submit(self, func, callback)
+
+        monkeypatch.setattr(cls, "submit", counted)
+        out = Parallel(backend=name, n_jobs=2, batch_size=4)(delayed(abs)(-i) for i in range(64))
+        assert out == list(range(64))
+    assert batches["parmap"] == batches["threading"] <= 64 // 3, batches  # batches of 4 (smaller at the edges)
+
+
+def test_a_gpu_forced_by_the_environment_leaves_the_backend_alone(monkeypatch):
+    monkeypatch.setenv("PARMAP_BACKEND", "gpu")
+    parmap.reload_environment()
+    try:
+        assert Parallel(backend="parmap", n_jobs=-1)(delayed(abs)(-i) for i in range(8)) == list(range(8))
+    finally:
+        monkeypatch.delenv("PARMAP_BACKEND")
+        parmap.reload_environment()
