@@ -20,7 +20,7 @@ namespace parmap {
 /// or with CUDA_VISIBLE_DEVICES set empty.
 bool gpu_available();
 
-/// @brief The GPU parmap uses, e.g. "NVIDIA H100 80GB HBM3, cc 9.0", or why
+/// @brief The GPU parmap uses, e.g. "NVIDIA H100 80GB HBM3, cc 9.0, 79 GiB", or why
 /// there is none, e.g. "no CUDA driver (cudaErrorInsufficientDriver)".
 std::string gpu_description();
 

@@ -62,7 +62,7 @@ auto delayed(F f, A... args) {
 /// @brief Runs the tasks on the host and returns their results in input order
 /// (nothing for void). Tasks run one at a time per worker; the loop starts
 /// with one worker per core (n_jobs workers when n_jobs > 0) and adds workers
-/// while they wait (see README: blocking callables), up to
+/// while they wait (see docs/blocking.md), up to
 /// PARMAP_MAX_BLOCKING (64). Tasks marked with parmap::blocking start at that cap.
 /// @throws task_error for the lowest failing task index (tasks above it are not
 /// started; those running are waited for); backend_unavailable if the GPU is

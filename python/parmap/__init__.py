@@ -9,7 +9,7 @@
 The numeric path (parmap.ops on float32/float64/int32/int64 arrays) is the
 C++ library's: a Thrust transform on an NVIDIA GPU when that pays, else an
 OpenMP loop, with the GIL released. CuPy arrays and PyTorch CUDA tensors run
-on the GPU in place. See README.md, section Python.
+on the GPU in place. See docs/python.md.
 """
 from . import _core
 from ._core import (

@@ -23,7 +23,7 @@ using device_kernel = void (*)(const void* in, void* out, std::size_t n, void* s
 
 struct probe_result {
   bool available = false;
-  std::string description;  // "NVIDIA H100 80GB HBM3, cc 9.0" or why none
+  std::string description;  // "NVIDIA H100 80GB HBM3, cc 9.0, 79 GiB" or why none
 };
 
 class device_backend {
