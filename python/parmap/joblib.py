@@ -63,6 +63,7 @@ class ParmapBackend(ParallelBackendBase):
         )
         self._pool = None
         self._start = self._cap = 1
+        self._terminated = False
         self.parallel = None
 
     def effective_n_jobs(self, n_jobs):
@@ -85,6 +86,7 @@ class ParmapBackend(ParallelBackendBase):
             raise FallbackToBackend(SequentialBackend(nesting_level=self.nesting_level))
         grows = n_jobs is None or n_jobs < 0
         self.parallel = parallel
+        self._terminated = False
         self._start = start
         self._cap = max(start, _core.max_blocking()) if grows else start
         return start
@@ -105,6 +107,11 @@ class ParmapBackend(ParallelBackendBase):
 
     def submit(self, func, callback=None):
         future = Future()
+        if callback is not None:
+            future.add_done_callback(callback)
+        if self._terminated:  # a completion callback dispatching after an abort: nothing runs
+            future.cancel()
+            return future
         pool = self._get_pool()
 
         def job():
@@ -120,8 +127,6 @@ class ParmapBackend(ParallelBackendBase):
             if not pool.stopped:  # after an abort, nobody wants it
                 outcome[0](outcome[1])
 
-        if callback is not None:
-            future.add_done_callback(callback)
         pool.submit(job)
         return future
 
@@ -138,6 +143,7 @@ class ParmapBackend(ParallelBackendBase):
     def terminate(self):
         """Stops the workers without waiting for jobs still running (their results are dropped)."""
         pool, self._pool = self._pool, None
+        self._terminated = True
         if pool is not None:
             pool.shutdown()
 
