@@ -196,3 +196,17 @@ def test_a_gpu_forced_by_the_environment_leaves_the_backend_alone(monkeypatch):
     finally:
         monkeypatch.delenv("PARMAP_BACKEND")
         parmap.reload_environment()
+
+
+def test_nothing_starts_after_terminate():
+    b = parmap.joblib.ParmapBackend()
+    b.configure(n_jobs=2)
+    assert b.submit(lambda: 1).result(timeout=5) == 1
+    b.terminate()
+    before = threading.active_count()
+    late = b.submit(lambda: 2)  # e.g. a completion callback dispatching after an abort
+    assert late.cancelled()
+    assert threading.active_count() <= before
+    b.configure(n_jobs=2)  # configured again: usable again
+    assert b.submit(lambda: 3).result(timeout=5) == 3
+    b.terminate()
