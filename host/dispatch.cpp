@@ -34,11 +34,10 @@ int all_cores() noexcept {
 #endif
 }
 
-namespace {
-constexpr std::size_t default_max_blocking = 64;
-}  // namespace
-
-std::size_t max_blocking() { return current_environment().max_blocking.value_or(default_max_blocking); }
+std::size_t max_blocking() {
+  constexpr std::size_t default_max_blocking = 64;
+  return current_environment().max_blocking.value_or(default_max_blocking);
+}
 
 namespace {
 

@@ -68,13 +68,6 @@ class Pool:
             self._queue.append(job)
             self._work.notify()
 
-    def cancel_pending(self):
-        """Drops the jobs not yet started; returns how many."""
-        with self._lock:
-            dropped = len(self._queue)
-            self._queue.clear()
-            return dropped
-
     def shutdown(self):
         """Drops the queued jobs and stops the workers as their running jobs return; no wait."""
         with self._lock:
@@ -137,8 +130,12 @@ class Pool:
                     return
                 if not self._may_grow():
                     continue
-                asleep = sum(1 for w in self._workers if _core.thread_waiting(w.tid))
-                if not _core.workers_waiting(cpu, wall, len(self._workers), asleep):
+                tids = [w.tid for w in self._workers]
+            asleep = _core.threads_waiting(tids)  # with the GIL released a moment, not under our lock
+            with self._lock:
+                if self._stopping or not self._may_grow() or len(self._workers) != len(tids):
+                    continue
+                if not _core.workers_waiting(cpu, wall, len(tids), asleep):
                     continue
                 want = min(len(self._workers), self._cap - len(self._workers))
                 missing = want - len(self._queue)
