@@ -200,12 +200,15 @@ def outcomes(tmp_path_factory):
         source = f.read()
     folder = tmp_path_factory.mktemp("joblib-suite")
     (folder / "conftest.py").write_text(CONFTEST)
-    (folder / "test_parallel_parmap.py").write_text(parmap_copy_of(source))
+    copy = parmap_copy_of(source)
+    (folder / "test_joblib_parallel.py").write_text(copy)
+    # The tests that name a backend, and the originals of the _parmap copies.
+    selection = " or ".join(["parmap", "threading"] + re.findall(r"^def (test_\w+)_parmap\(", copy, re.M))
     results = folder / "outcomes.json"
     env = dict(os.environ, PARMAP_SUITE_TIMEOUT=str(PER_TEST_SECONDS), PARMAP_SUITE_OUTCOMES=str(results))
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "-k", "parmap or threading", "test_parallel_parmap.py"],
+         "-k", selection, "test_joblib_parallel.py"],
         cwd=folder, env=env, capture_output=True, text=True, timeout=SUITE_SECONDS)
     if not results.exists():
         pytest.fail(f"joblib's suite did not finish (exit {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")
@@ -216,6 +219,8 @@ def test_parmap_passes_wherever_threading_passes(outcomes):
     results, log = outcomes
     mine = {k: v for k, v in results.items() if threading_twin(k) != k}
     assert len(mine) >= 80, f"only {len(mine)} parmap tests ran:\n{log[-3000:]}"
+    missing = sorted(k for k in mine if threading_twin(k) not in results)
+    assert not missing, "no threading twin ran for:\n" + "\n".join(missing)
     differ = [k for k, v in mine.items() if v == "failed" and results.get(threading_twin(k)) == "passed"]
     unexplained = sorted(k for k in differ if known_difference(k) is None)
     assert not unexplained, "parmap fails where threading passes:\n" + "\n".join(unexplained) + "\n" + log[-6000:]
