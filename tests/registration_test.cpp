@@ -181,7 +181,6 @@ TEST_F(Registration, TheRuleFollowsTheCalibration) {
     const env_var off("PARMAP_HOST_REGISTER", "off");
     EXPECT_FALSE(plan(big).register_host);
   }
-  parmap::detail::install_calibration(std::nullopt);
 }
 
 #endif

@@ -154,7 +154,6 @@ TEST_F(Split, AForcedBackendOrOffNeverSplits) {
     (void)parmap::map(parmap::ops::square, inputs<float>(1 << 22), {.out_report = &r});
     EXPECT_FALSE(contains(r.reason, "split")) << r.reason;
   }
-  parmap::detail::install_calibration(std::nullopt);
 }
 
 TEST_F(Split, TheModelSplitsWhenBothTogetherClearlyWin) {
@@ -187,7 +186,6 @@ TEST_F(Split, TheModelSplitsWhenBothTogetherClearlyWin) {
   parmap::detail::install_calibration(rates(10, 10, 1e-4));
   (void)parmap::map(parmap::ops::square, inputs<float>(1000), {.n_jobs = 4, .out_report = &r});
   EXPECT_FALSE(contains(r.reason, "split")) << r.reason;
-  parmap::detail::install_calibration(std::nullopt);
 }
 
 TEST_F(Split, ConcurrentCallersGetTheirOwnResults) {

@@ -108,7 +108,7 @@ class Pool:
                     return
                 job = self._queue.popleft()
                 w.busy = True
-                if len(self._workers) < self._cap and all(x.busy for x in self._workers):
+                if self._may_grow():
                     self._saturated.notify()
             try:
                 job()
