@@ -281,6 +281,12 @@ class sweep {
       return [&, b] { parmap::map(op, in, out, {.where = b}); };
     };
     if (has(cfg_.paths, "cpu")) maps.push_back({"cpu", {}, forced(parmap::backend::cpu)});
+    // The same op as a user's lambda: the chunk body compiled here, in the
+    // caller's translation unit, against the hand-written loop.
+    const auto lambda = [op](T v) noexcept { return op(v); };
+    if (has(cfg_.paths, "cpu-lambda")) {
+      maps.push_back({"cpu-lambda", {}, [&] { parmap::map(lambda, in, out, {.where = parmap::backend::cpu}); }});
+    }
     if (dx != nullptr && has(cfg_.paths, "gpu-host")) {
       maps.push_back({"gpu-host", {}, forced(parmap::backend::gpu)});
       // The caller's memory staged through the pinned buffers, and registered for DMA.
@@ -308,6 +314,13 @@ class sweep {
       auto& r = add("cpu", *cpu);
       r.ceiling = "cpu-copy";
       r.ratio = copy.median / cpu->median;
+    }
+    if (const std::optional<stats> s = host_time("cpu-lambda")) {
+      parmap::map(lambda, in, out, {.where = parmap::backend::cpu});
+      verify(op, in, out);
+      auto& r = add("cpu-lambda", *s);
+      r.ceiling = "cpu-hand";
+      r.ratio = hand.median / s->median;
     }
 
     if (dx != nullptr) {
@@ -662,9 +675,12 @@ int main(int argc, char** argv) {
   app.add_option("--types", cfg.types, "element types: f32, f64, i32, i64")
       ->delimiter(',')->check(CLI::IsMember({"f32", "f64", "i32", "i64"}))->capture_default_str();
   app.add_option("--paths", cfg.paths,
-                 "paths: cpu, auto, gpu-device, gpu-host (with its -staged and -registered forms), split "
+                 "paths: cpu, cpu-lambda (the op as a user's lambda, against the hand-written loop), auto, "
+                 "gpu-device, gpu-host (with its -staged and -registered forms), split "
                  "(automatic at the model's CPU/GPU shares; 16 MiB and more)")
-      ->delimiter(',')->check(CLI::IsMember({"cpu", "auto", "gpu-device", "gpu-host", "split"}))->capture_default_str();
+      ->delimiter(',')
+      ->check(CLI::IsMember({"cpu", "cpu-lambda", "auto", "gpu-device", "gpu-host", "split"}))
+      ->capture_default_str();
   app.add_option("--json", cfg.json, "write the results as JSON to this file");
   app.add_option("--csv", cfg.csv, "write the results as CSV to this file");
   app.add_option("--commit", cfg.commit, "commit to record in the output")->capture_default_str();

@@ -3,16 +3,24 @@
 // flags the caller compiles with.
 #include "parmap/detail/cpu_catalogue.hpp"
 
+#include <type_traits>
+
 #include "parmap/detail/catalogue.hpp"
 #include "parmap/detail/cpu_loop.hpp"
 
 namespace parmap::detail {
 
+void catalogue_chunk(const op_call& c, const void* in, void* out, std::size_t b, std::size_t e,
+                     failure& fail) {
+  visit(c, [&]<class T, class Fn>(std::type_identity<T>, const Fn& f) {
+    run_range(f, static_cast<const T*>(in), static_cast<T*>(out), b, e, fail);
+  });
+}
+
 void cpu_catalogue(const op_call& c, const void* in, void* out, std::size_t first, std::size_t last,
                    int threads) {
-  visit(c, [&]<class T, class Fn>(std::type_identity<T>, const Fn& f) {
-    cpu_map(f, static_cast<const T*>(in), static_cast<T*>(out), first, last, threads);
-  });
+  cpu_map([&](std::size_t b, std::size_t e, failure& fail) { catalogue_chunk(c, in, out, b, e, fail); },
+          first, last, threads);
 }
 
 }  // namespace parmap::detail

@@ -10,6 +10,8 @@
 #include <tuple>
 #include <vector>
 
+#include "parmap/detail/gpu_state.hpp"
+#include "parmap/detail/pipeline.hpp"
 #include "parmap/parmap.hpp"
 #include "support/reference.hpp"
 #include "support/sim_backend.hpp"

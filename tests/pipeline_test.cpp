@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "parmap/detail/gpu_state.hpp"
+#include "parmap/detail/pipeline.hpp"
 #include "parmap/parmap.hpp"
 #include "support/fault_checks.hpp"
 #include "support/sim_backend.hpp"

@@ -12,6 +12,7 @@
 
 #include "parmap/detail/dispatch.hpp"
 #include "parmap/detail/gpu_state.hpp"
+#include "parmap/detail/pipeline.hpp"
 #include "parmap/parmap.hpp"
 #include "support/sim_backend.hpp"
 

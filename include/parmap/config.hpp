@@ -22,3 +22,12 @@
 #define PARMAP_PRAGMA(x)
 #endif
 #define PARMAP_OMP(x) PARMAP_PRAGMA(omp x)
+
+// `omp simd` on the chunk bodies compiled in the caller's translation unit:
+// with -fopenmp, or with -fopenmp-simd, which parmap's CMake package adds for
+// g++ and clang (PARMAP_OPENMP_SIMD; it needs no OpenMP runtime).
+#if defined(_OPENMP) || defined(PARMAP_OPENMP_SIMD)
+#define PARMAP_SIMD _Pragma("omp simd")
+#else
+#define PARMAP_SIMD
+#endif

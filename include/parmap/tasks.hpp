@@ -7,15 +7,13 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <functional>
-#include <optional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
-#include "detail/dispatch.hpp"
-#include "detail/progress.hpp"
 #include "detail/results.hpp"
 #include "detail/task_loop.hpp"
 #include "errors.hpp"
@@ -70,24 +68,14 @@ auto delayed(F f, A... args) {
 template <class R>
 auto parallel(std::vector<task<R>> tasks, const options& opt = {}) {
   const std::size_t n = tasks.size();
-  detail::decision d;
-  const bool all_blocking =
+  detail::task_run run;
+  run.all_blocking =
       n > 0 && std::all_of(tasks.begin(), tasks.end(), [](const task<R>& t) { return t.blocking(); });
-  const detail::worker_limits lim = detail::plan_tasks(n, all_blocking, opt, d);
-  detail::call_info info;
-  info.n = n;
-  info.what = "parallel";
-  const detail::call_guard guard(d, info, opt);
-  std::optional<detail::progress_bar> bar;
-  if (d.progress && n > 0) bar.emplace(n, "parmap::parallel", d.progress_forced);
-  auto run = [&](auto&& body) {
-    detail::task_loop(0, n, lim, bar ? &*bar : nullptr, body);
-    if (bar) bar->finish();
-  };
   if constexpr (std::is_void_v<R>) {
-    run([&](std::size_t i) { tasks[i](); });
+    detail::run_tasks(n, run, opt, [&](std::size_t i) { tasks[i](); });
   } else {
-    return detail::collect_results<R>(n, [&](auto* out) { run([&](std::size_t i) { out[i] = tasks[i](); }); });
+    return detail::collect_results<R>(
+        n, [&](auto* out) { detail::run_tasks(n, run, opt, [&](std::size_t i) { out[i] = tasks[i](); }); });
   }
 }
 

@@ -45,17 +45,6 @@ bool marked_blocking(nb::handle f) {
 std::vector<nb::object> run_items(std::size_t n, bool all_blocking, const options& opt,
                                   const char* what, const std::function<PyObject*(std::size_t)>& call) {
   std::vector<nb::object> results(n);
-  detail::decision d;
-  detail::worker_limits lim = detail::plan_tasks(n, all_blocking, opt, d);
-#if !defined(Py_GIL_DISABLED)
-  lim.serialised = true;
-#endif
-  detail::call_info info;
-  info.n = n;
-  info.what = what;
-  const detail::call_guard guard(d, info, opt);  // the report, once the GIL is held again
-  std::optional<detail::progress_bar> bar;
-  if (d.progress && n > 0) bar.emplace(n, "parmap.map", d.progress_forced);
   detail::loop_hooks hooks;
   hooks.worker = [](const std::function<void()>& share) {
     const nb::gil_scoped_acquire locked;
@@ -65,16 +54,20 @@ std::vector<nb::object> run_items(std::size_t n, bool all_blocking, const option
     const nb::gil_scoped_acquire locked;
     if (PyErr_CheckSignals() != 0) throw nb::python_error();
   };
-  auto body = [&](std::size_t i) {
+  detail::task_run run;
+  run.what = what;
+  run.label = "parmap.map";
+  run.all_blocking = all_blocking;
+#if !defined(Py_GIL_DISABLED)
+  run.serialised = true;
+#endif
+  run.hooks = &hooks;
+  const nb::gil_scoped_release unlocked;
+  detail::run_tasks(n, run, opt, [&](std::size_t i) {
     PyObject* r = call(i);
     if (r == nullptr) throw nb::python_error();
     results[i] = nb::steal(r);
-  };
-  {
-    const nb::gil_scoped_release unlocked;
-    detail::task_loop(0, n, lim, bar ? &*bar : nullptr, body, hooks);
-  }
-  if (bar) bar->finish();
+  });
   return results;
 }
 

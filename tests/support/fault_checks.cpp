@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "parmap/detail/pipeline.hpp"
 #include "parmap/parmap.hpp"
 
 namespace parmap::test {

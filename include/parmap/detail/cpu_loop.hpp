@@ -1,6 +1,7 @@
-// The one host loop. Serial and OpenMP paths, the built-in ops' precompiled
-// loops and user callables all run through run_range; only the way the range
-// is split differs.
+// The one host loop's pieces that templates need: a loop's first failure and
+// the chunk body run_range. Serial and OpenMP paths, the built-in ops'
+// precompiled loops and user callables all run through run_range; only the
+// way the range is split differs (cpu_map, host/cpu_loop.cpp).
 #pragma once
 
 #include <algorithm>
@@ -11,13 +12,9 @@
 #include <type_traits>
 #include <utility>
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 #include "../config.hpp"
 #include "../errors.hpp"
-#include "nesting.hpp"
+#include "fn_ref.hpp"
 
 namespace parmap::detail {
 
@@ -66,7 +63,7 @@ template <class F, class T, class U>
 void run_range(const F& f, const T* in, U* out, std::size_t b, std::size_t e, failure& fail) {
   if constexpr (std::is_nothrow_invocable_v<const F&, const T&> && std::is_arithmetic_v<U>) {
     (void)fail;
-    PARMAP_OMP(simd)
+    PARMAP_SIMD
     for (std::size_t i = b; i < e; ++i) out[i] = f(in[i]);
   } else {
     constexpr std::size_t block = 256;
@@ -95,27 +92,15 @@ inline std::pair<std::size_t, std::size_t> static_chunk(std::size_t n, int t, in
   return {b, e};
 }
 
+// A chunk body: out[i] = f(in[i]) for i in [b, e), recording a failure.
+// Instantiated in the caller's translation unit (run_range), so the caller's
+// lambda inlines and vectorises; the loop that shares the range out between
+// threads is compiled once, in host/cpu_loop.cpp.
+using chunk_ref = fn_ref<void(std::size_t, std::size_t, failure&)>;
+
 // Maps [first, n) with `threads` OpenMP threads (1: serially on the calling
-// thread). Throws task_error for the lowest failing index.
-template <class F, class T, class U>
-void cpu_map(const F& f, const T* in, U* out, std::size_t first, std::size_t n, int threads) {
-  failure fail(n);
-#if defined(_OPENMP)
-  if (threads > 1) {
-    const std::size_t count = n - first;
-    PARMAP_OMP(parallel num_threads(threads))
-    {
-      const nested_scope nested;
-      const auto [b, e] = static_chunk(count, omp_get_thread_num(), omp_get_num_threads());
-      run_range(f, in, out, first + b, first + e, fail);
-    }
-    fail.rethrow_if_failed();
-    return;
-  }
-#endif
-  (void)threads;
-  run_range(f, in, out, first, n, fail);
-  fail.rethrow_if_failed();
-}
+// thread), each running chunk over its static share. Throws task_error for
+// the lowest failing index.
+void cpu_map(chunk_ref chunk, std::size_t first, std::size_t n, int threads);
 
 }  // namespace parmap::detail

@@ -18,31 +18,17 @@
 // taken for a blocked one.
 #pragma once
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
-#include <exception>
 #include <functional>
-#include <mutex>
-#include <system_error>
-#include <thread>
 
-#include "cpu_loop.hpp"
 #include "dispatch.hpp"
+#include "fn_ref.hpp"
 #include "progress.hpp"
 
 namespace parmap::detail {
 
-// CPU seconds used by a running thread, or a negative value if unknown.
-double thread_cpu_seconds(std::thread::native_handle_type h) noexcept;
-// CPU seconds used by the whole process so far (every thread).
-double process_cpu_seconds() noexcept;
-// The calling thread's kernel id, and whether thread `tid` of this process is
-// asleep (waiting) rather than running or runnable (false if unknown).
-int current_thread_id() noexcept;
+// Whether thread `tid` (a kernel thread id) of this process is asleep
+// (waiting) rather than running or runnable (false if unknown).
 bool thread_waiting(int tid) noexcept;
 
 // The growth rule: over `wall` seconds, `running` workers used `used` CPU
@@ -71,135 +57,24 @@ struct loop_hooks {
   std::function<void()> check;
 };
 
-// body(i) for i in [first, n). Throws task_error for the lowest failing index;
-// elements above a failure are not started.
-template <class Body>
-void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar* bar, Body&& body,
-               const loop_hooks& hooks = {}) {
-  failure fail(n);
-  if (first >= n) return;
-  std::atomic<std::size_t> next{first};
-  struct slot {
-    std::thread thread;
-    bool finished = false;  // guarded by mutex
-    double cpu = 0;         // CPU seconds at the last check
-    std::atomic<int> tid{0};
-  };
-  std::deque<slot> slots;  // stable addresses while growing
-  std::mutex mutex;
-  std::condition_variable cv;
+// body(i) for i in [first, n) on a task loop of lim's workers, made for the
+// call and joined before it returns (host/task_loop.cpp). Throws task_error
+// for the lowest failing index; elements above a failure are not started.
+// bar, when not null, counts the elements done.
+void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar* bar,
+               fn_ref<void(std::size_t)> body, const loop_hooks& hooks = {});
 
-  // One element: a failure is recorded, and stops elements above it.
-  auto run_one = [&](std::size_t i) {
-    try {
-      body(i);
-    } catch (...) {
-      fail.record(i, std::current_exception());
-    }
-    if (bar != nullptr) bar->add();
-  };
-  auto work = [&](slot* me) {
-    me->tid.store(current_thread_id());
-    {
-      const nested_scope nested;
-      auto share = [&] {
-        for (std::size_t i = next.fetch_add(1); i < n && i < fail.stop(); i = next.fetch_add(1)) {
-          run_one(i);
-        }
-      };
-      if (hooks.worker) {
-        try {
-          hooks.worker(share);
-        } catch (...) {
-          fail.abort(std::current_exception());
-        }
-      } else {
-        share();
-      }
-    }
-    const std::lock_guard lock(mutex);
-    me->finished = true;
-    cv.notify_one();
-  };
-  // Adds up to k workers; false when none could be started.
-  auto spawn = [&](std::size_t k) {
-    std::size_t started = 0;
-    for (; started < k; ++started) {
-      slot& s = slots.emplace_back();
-      try {
-        s.thread = std::thread(work, &s);
-      } catch (const std::system_error&) {
-        slots.pop_back();  // out of threads: carry on with those we have
-        break;
-      }
-    }
-    return started > 0;
-  };
-
-  const std::size_t remaining = n - first;
-  const auto cap = static_cast<std::size_t>(std::max(1, lim.cap));
-  std::unique_lock lock(mutex);
-  if (!spawn(std::min<std::size_t>(remaining, static_cast<std::size_t>(std::max(1, lim.start))))) {
-    lock.unlock();
-    auto here = [&] {  // no thread at all: run here
-      for (std::size_t i = first; i < n && i < fail.stop(); ++i) run_one(i);
-    };
-    if (hooks.worker) {
-      hooks.worker(here);
-    } else {
-      here();
-    }
-    fail.rethrow_if_failed();
-    return;
-  }
-  double last = now_seconds();
-  double process_cpu = lim.serialised ? process_cpu_seconds() : 0.0;
-  for (auto& s : slots) s.cpu = thread_cpu_seconds(s.thread.native_handle());
-  for (;;) {
-    if (std::all_of(slots.begin(), slots.end(), [](const slot& s) { return s.finished; })) break;
-    cv.wait_for(lock, std::chrono::milliseconds(10));
-    if (hooks.check) {
-      lock.unlock();  // the check may wait (for an interpreter lock, say)
-      try {
-        hooks.check();
-      } catch (...) {
-        fail.abort(std::current_exception());
-      }
-      lock.lock();
-    }
-    const double now = now_seconds();
-    const std::size_t unstarted = n - std::min(n, next.load());
-    if (slots.size() >= cap || unstarted == 0 || fail.stop() < n || now - last < 0.009) continue;
-    double used = 0;
-    std::size_t running = 0;
-    std::size_t asleep = 0;
-    for (auto& s : slots) {
-      if (s.finished) continue;
-      const double c = thread_cpu_seconds(s.thread.native_handle());
-      if (c < 0) continue;
-      used += c - s.cpu;
-      s.cpu = c;
-      ++running;
-      if (thread_waiting(s.tid.load())) ++asleep;
-    }
-    if (lim.serialised) {  // whoever holds the lock: the whole process's CPU
-      const double p = process_cpu_seconds();
-      used = p - process_cpu;
-      process_cpu = p;
-    }
-    if (workers_waiting(used, now - last, running, asleep, lim.serialised)) {
-      const std::size_t add = std::min({cap - slots.size(), slots.size(), unstarted});
-      const std::size_t before = slots.size();
-      spawn(add);
-      for (std::size_t k = before; k < slots.size(); ++k) {
-        slots[k].cpu = thread_cpu_seconds(slots[k].thread.native_handle());
-      }
-    }
-    last = now;
-  }
-  lock.unlock();
-  for (auto& s : slots) s.thread.join();
-  fail.rethrow_if_failed();
-}
+// The one task runner of parallel(), the Python callables and tasks: plans the
+// loop (plan_tasks), draws the progress bar when asked, runs body(i) for i in
+// [0, n) and fills the report. `what` names the call in reports and logs,
+// `label` the progress bar.
+struct task_run {
+  const char* what = "parallel";
+  const char* label = "parmap::parallel";
+  bool all_blocking = false;  // every task is marked blocking: start at the cap
+  bool serialised = false;    // see worker_limits::serialised
+  const loop_hooks* hooks = nullptr;
+};
+void run_tasks(std::size_t n, const task_run& run, const options& opt, fn_ref<void(std::size_t)> body);
 
 }  // namespace parmap::detail
