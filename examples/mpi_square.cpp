@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
     }
 
     // 2. Distributed data: this rank's block of the same array.
-    const auto counts = parmap::mpi::detail::block_counts(n, size);
+    const auto counts = parmap::mpi::block_counts(n, size);
     std::uint64_t first = 0;
     for (int r = 0; r < rank; ++r) first += counts[static_cast<std::size_t>(r)];
     const std::uint64_t local_n = counts[static_cast<std::size_t>(rank)];

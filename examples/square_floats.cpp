@@ -5,6 +5,7 @@
 #include <parmap/parmap.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -21,9 +22,9 @@ template <class F>
 double time_median(int reps, F&& f) {
   std::vector<double> t;
   for (int i = 0; i < reps; ++i) {
-    const double t0 = parmap::detail::now_seconds();
+    const auto t0 = std::chrono::steady_clock::now();
     f();
-    t.push_back(parmap::detail::now_seconds() - t0);
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return median(t);
 }

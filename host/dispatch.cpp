@@ -72,11 +72,15 @@ std::size_t serial_threshold(cost_class c) noexcept {
   return 0;
 }
 
-void check_arguments(std::size_t in_n, std::size_t out_n, int n_jobs) {
+void validate_n_jobs(int n_jobs, const char* name) {
   if (n_jobs == 0 || n_jobs < -1) {
-    throw std::invalid_argument("parmap: options.n_jobs must be -1 (all cores) or >= 1, got " +
+    throw std::invalid_argument(std::string(name) + " must be -1 (all cores) or >= 1, got " +
                                 std::to_string(n_jobs));
   }
+}
+
+void check_arguments(std::size_t in_n, std::size_t out_n, int n_jobs) {
+  validate_n_jobs(n_jobs, "parmap: options.n_jobs");
   if (out_n < in_n) {
     throw std::invalid_argument("parmap: output span too short: out has " + std::to_string(out_n) +
                                 " elements, in has " + std::to_string(in_n));

@@ -45,6 +45,12 @@ struct host_body {
   }
   // out[i] = f(in[i]) for i in [first, last) on `threads` OpenMP threads.
   void cpu(std::size_t first, std::size_t last, int threads) const {
+    if (threads <= 1) {  // small maps: the chunk body straight away
+      failure fail(last);
+      chunk(first, last, fail);
+      fail.rethrow_if_failed();
+      return;
+    }
     cpu_map([this](std::size_t b, std::size_t e, failure& fail) { chunk(b, e, fail); }, first, last, threads);
   }
 };

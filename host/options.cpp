@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "parmap/detail/dispatch.hpp"
+
 namespace parmap {
 namespace {
 thread_local std::vector<detail::scope_setting> scopes;  // innermost last
@@ -21,10 +23,7 @@ const char* to_string(backend b) noexcept {
 }
 
 scoped_backend::scoped_backend(backend b, int n_jobs) : depth_(scopes.size()) {
-  if (n_jobs == 0 || n_jobs < -1) {
-    throw std::invalid_argument("parmap::scoped_backend: n_jobs must be -1 (all cores) or >= 1, got " +
-                                std::to_string(n_jobs));
-  }
+  detail::validate_n_jobs(n_jobs, "parmap::scoped_backend: n_jobs");
   scopes.push_back({b, n_jobs});
 }
 

@@ -34,7 +34,7 @@ int world_size() {
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 TEST(MpiLayout, BlocksSpreadTheRemainderOverTheFirstRanks) {
-  using parmap::mpi::detail::block_counts;
+  using parmap::mpi::block_counts;
   EXPECT_EQ(block_counts(10, 3), (std::vector<std::uint64_t>{4, 3, 3}));
   EXPECT_EQ(block_counts(2, 3), (std::vector<std::uint64_t>{1, 1, 0}));
   EXPECT_EQ(block_counts(0, 2), (std::vector<std::uint64_t>{0, 0}));

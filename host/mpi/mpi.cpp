@@ -125,6 +125,14 @@ std::vector<rank_report> gather_reports(const report& local, MPI_Comm comm, int 
   return out;
 }
 
+std::vector<std::uint64_t> block_counts(std::uint64_t n, int ranks) {
+  if (ranks < 1) throw std::invalid_argument("parmap::mpi: a communicator needs at least one rank");
+  const auto p = static_cast<std::uint64_t>(ranks);
+  std::vector<std::uint64_t> counts(p, n / p);
+  for (std::uint64_t r = 0; r < n % p; ++r) ++counts[r];
+  return counts;
+}
+
 namespace detail {
 
 std::uint64_t begin_map(MPI_Comm comm, std::uint64_t local_n, std::exception_ptr& failure) {
@@ -178,13 +186,6 @@ void settle(MPI_Comm comm, std::uint64_t offset, const std::exception_ptr& failu
   throw peer_error(first, message);
 }
 
-std::vector<std::uint64_t> block_counts(std::uint64_t n, int ranks) {
-  if (ranks < 1) throw std::invalid_argument("parmap::mpi: a communicator needs at least one rank");
-  const auto p = static_cast<std::uint64_t>(ranks);
-  std::vector<std::uint64_t> counts(p, n / p);
-  for (std::uint64_t r = 0; r < n % p; ++r) ++counts[r];
-  return counts;
-}
 
 layout make_layout(MPI_Comm comm, int root, std::uint64_t root_n) {
   const int size = size_of(comm);

@@ -20,12 +20,27 @@
 #include "detail/results.hpp"
 #include "options.hpp"
 
+namespace parmap {
+
+/// @brief What map requires of its callable: f is called concurrently, as
+/// const, with a `const T&`, and returns a value. (Mutable lambdas and
+/// callables of another argument type do not satisfy it: the call fails at
+/// the call site, naming this concept.)
+template <class F, class T>
+concept mappable = std::is_invocable_v<const F&, const T&> &&
+                   !std::is_void_v<std::invoke_result_t<const F&, const T&>>;
+
+/// @brief mappable, and its result can be stored into a U (`out[i] = f(in[i])`).
+template <class F, class T, class U>
+concept mappable_to = mappable<F, T> && std::is_assignable_v<U&, std::invoke_result_t<const F&, const T&>>;
+
+}  // namespace parmap
+
 namespace parmap::detail {
 
 template <class F, class T>
 auto map_to_vector(const F& f, std::span<const T> in, const options& opt) {
   using R = std::decay_t<std::invoke_result_t<const F&, const T&>>;
-  static_assert(!std::is_void_v<R>, "parmap::map: the callable must return a value");
   return collect_results<R>(in.size(), [&](auto* out) { execute(f, in, out, opt); });
 }
 
@@ -67,6 +82,7 @@ namespace parmap {
 /// parmap::map(parmap::ops::square, std::span<const float>(x), std::span<float>(y));
 /// @endcode
 template <class F, class T, class U>
+  requires mappable_to<F, T, U>
 void map(F f, std::span<const T> in, std::span<U> out, const options& opt = {}) {
   detail::map_spans(f, in, out, opt);
 }
@@ -75,7 +91,8 @@ void map(F f, std::span<const T> in, std::span<U> out, const options& opt = {}) 
 /// std::array, spans of non-const elements).
 template <class F, class In, class Out>
   requires detail::contiguous_sized<In> && detail::contiguous_sized<Out> &&
-           (!std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<Out>>>)
+           (!std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<Out>>>) &&
+           mappable_to<F, std::ranges::range_value_t<In>, std::ranges::range_value_t<Out>>
 void map(F f, In&& in, Out&& out, const options& opt = {}) {
   using T = std::ranges::range_value_t<In>;
   using U = std::ranges::range_value_t<Out>;
@@ -91,7 +108,7 @@ void map(F f, In&& in, Out&& out, const options& opt = {}) {
 /// auto names = parmap::map([](int i) { return std::to_string(i); }, ids);
 /// @endcode
 template <class F, class Range>
-  requires std::ranges::input_range<const Range>
+  requires std::ranges::input_range<const Range> && mappable<F, std::ranges::range_value_t<const Range>>
 auto map(F f, const Range& in, const options& opt = {}) {
   using T = std::ranges::range_value_t<const Range>;
   detail::check_arguments(0, 0, opt.n_jobs);
@@ -109,6 +126,7 @@ auto map(F f, const Range& in, const options& opt = {}) {
 /// parmap::map_inplace(parmap::ops::scale(2.0f), std::span<float>(x));
 /// @endcode
 template <class F, class T>
+  requires mappable_to<F, T, T>
 void map_inplace(F f, std::span<T> data, const options& opt = {}) {
   detail::map_inplace_span(f, data, opt);
 }
@@ -116,7 +134,8 @@ void map_inplace(F f, std::span<T> data, const options& opt = {}) {
 /// @brief The same, for any contiguous range (std::vector, std::array, ...).
 template <class F, class Range>
   requires detail::contiguous_sized<Range> &&
-           (!std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<Range>>>)
+           (!std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<Range>>>) &&
+           mappable_to<F, std::ranges::range_value_t<Range>, std::ranges::range_value_t<Range>>
 void map_inplace(F f, Range&& data, const options& opt = {}) {
   using T = std::ranges::range_value_t<Range>;
   detail::map_inplace_span(f, std::span<T>(std::ranges::data(data), std::ranges::size(data)), opt);

@@ -75,6 +75,12 @@ int select_device(MPI_Comm comm);
 /// other ranks). Pass each rank's options::out_report from the map.
 std::vector<rank_report> gather_reports(const report& local, MPI_Comm comm, int root = 0);
 
+/// @brief The block distribution scatter_map_gather uses: n elements over
+/// `ranks`, the first n % ranks ranks getting one more. For laying out your
+/// own distributed data the same way.
+/// @throws std::invalid_argument when ranks < 1.
+std::vector<std::uint64_t> block_counts(std::uint64_t n, int ranks);
+
 namespace detail {
 // Selects the GPU on the first call (a failure there is stored in `failure`,
 // not thrown, so that every rank reaches the collectives); returns the local
@@ -82,9 +88,6 @@ namespace detail {
 std::uint64_t begin_map(MPI_Comm comm, std::uint64_t local_n, std::exception_ptr& failure);
 // Collective: when any rank failed, every rank throws (see rank_task_error, peer_error).
 void settle(MPI_Comm comm, std::uint64_t offset, const std::exception_ptr& failure);
-
-// Block distribution of n elements over `ranks`: the first n % ranks ranks get one more.
-std::vector<std::uint64_t> block_counts(std::uint64_t n, int ranks);
 
 // Scatterv / Gatherv of elements of `bytes` bytes in block distribution.
 struct layout {
@@ -112,6 +115,7 @@ void gather(const void* local, void* root_out, std::size_t bytes, const layout& 
 ///                  MPI_COMM_WORLD);
 /// @endcode
 template <class F, class T, class U>
+  requires parmap::mappable_to<F, T, U>
 void map(const F& f, std::span<const T> local_in, std::span<U> local_out, MPI_Comm comm,
          const options& opt = {}) {
   std::exception_ptr failure;
@@ -130,7 +134,8 @@ void map(const F& f, std::span<const T> local_in, std::span<U> local_out, MPI_Co
 /// std::array, spans of non-const elements).
 template <class F, class In, class Out>
   requires parmap::detail::contiguous_sized<In> && parmap::detail::contiguous_sized<Out> &&
-           (!std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<Out>>>)
+           (!std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<Out>>>) &&
+           parmap::mappable_to<F, std::ranges::range_value_t<In>, std::ranges::range_value_t<Out>>
 void map(const F& f, In&& local_in, Out&& local_out, MPI_Comm comm, const options& opt = {}) {
   using T = std::ranges::range_value_t<In>;
   using U = std::ranges::range_value_t<Out>;
@@ -145,6 +150,7 @@ void map(const F& f, In&& local_in, Out&& local_out, MPI_Comm comm, const option
 /// types must be trivially copyable; at most 2^31 - 1 elements (MPI's int
 /// counts): for more, distribute the data yourself and use mpi::map.
 template <class F, class T>
+  requires parmap::mappable<F, T>
 auto scatter_map_gather(const F& f, const std::vector<T>& root_in, MPI_Comm comm, int root = 0,
                         const options& opt = {}) {
   using R = std::decay_t<std::invoke_result_t<const F&, const T&>>;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bindings.hpp"
+#include "parmap/detail/dispatch.hpp"
 #include "parmap/device.hpp"
 #include "parmap/options.hpp"
 
@@ -61,7 +62,7 @@ NB_MODULE(_core, m) {
   namespace nb = nanobind;
   using namespace parmap::python;
   m.doc() = "parmap's C++ core (use the parmap package, not this module)";
-  m.attr("__version__") = PARMAP_VERSION;
+  m.attr("__version__") = PARMAP_VERSION_STRING;
   m.attr("built_with_cuda") = static_cast<bool>(PARMAP_HAS_CUDA);
   m.def("gpu_available", &parmap::gpu_available,
         "True when a usable CUDA GPU is present (probed once, cached).");
@@ -91,10 +92,7 @@ NB_MODULE(_core, m) {
           "__init__",
           [](py_scope* s, nb::handle where, int n_jobs) {
             const parmap::backend b = parse_backend(where);
-            if (n_jobs == 0 || n_jobs < -1) {
-              throw nb::value_error(
-                  ("n_jobs must be -1 (all cores) or >= 1, got " + std::to_string(n_jobs)).c_str());
-            }
+            detail::validate_n_jobs(n_jobs, "n_jobs");  // std::invalid_argument: ValueError
             new (s) py_scope{b, n_jobs, std::nullopt};
           },
           nb::arg("backend") = "auto", nb::arg("n_jobs") = -1)

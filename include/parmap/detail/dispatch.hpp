@@ -69,6 +69,10 @@ struct decision {
   std::string reason;  // empty unless explain
 };
 
+// The one n_jobs rule, for C++ and Python alike: -1 (all cores) or >= 1, else
+// std::invalid_argument "<name> must be -1 (all cores) or >= 1, got <n_jobs>".
+void validate_n_jobs(int n_jobs, const char* name);
+
 // Validates the arguments (std::invalid_argument naming the bad one).
 void check_arguments(std::size_t in_n, std::size_t out_n, int n_jobs);
 void check_no_partial_overlap(const void* in, std::size_t in_bytes, const void* out,
