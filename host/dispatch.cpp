@@ -1,5 +1,6 @@
-// The dispatcher: picks serial, OpenMP, blocking or GPU for one call, in the
-// order of DESIGN.md, and reports what it picked and why.
+// The dispatcher: gather() reads what a decision depends on, choose() picks
+// serial, OpenMP, a task loop, the GPU or a split for one call, in the order
+// of DESIGN.md, and describe() says what ran and why.
 #include "parmap/detail/dispatch.hpp"
 
 #include <algorithm>
@@ -41,13 +42,6 @@ std::size_t max_blocking() {
 }
 
 namespace {
-
-// Appends to the reason only when someone will read it (a report or
-// PARMAP_VERBOSE), so that small maps do not pay for formatting.
-template <class... Parts>
-void note(decision& d, const Parts&... parts) {
-  if (d.explain) (d.reason.append(parts), ...);
-}
 
 std::string millis(double s) {
   char buf[32];
@@ -101,27 +95,23 @@ void check_no_partial_overlap(const void* in, std::size_t in_bytes, const void* 
 
 namespace {
 
-// What every call settles first, in DESIGN.md's order: the backend and who
-// chose it, n_jobs, the flags for reports and progress, and the cap on calls
-// in flight for callables that wait.
-struct settings {
-  backend where = backend::automatic;
-  std::string source;  // "options.where", "scoped_backend" or "PARMAP_BACKEND=..."
-  int n_jobs = -1;
-  std::size_t blocking_cap = 0;
-  std::optional<std::size_t> gpu_min_elements;  // PARMAP_GPU_MIN_ELEMENTS
-  split_setting split;                          // PARMAP_SPLIT
-};
+// Appends to the reason only when someone will read it (a report or
+// PARMAP_VERBOSE), so that small maps do not pay for formatting.
+template <class... Parts>
+void note(plan& p, const Parts&... parts) {
+  if (p.explain) (p.reason.append(parts), ...);
+}
 
-settings settle(const options& opt, decision& d) {
+// DESIGN.md's rule 1: the backend and who chose it, n_jobs, the flags for
+// reports and progress, and the cap on calls in flight for callables that wait.
+settings settle(const options& opt) {
   const environment& env = current_environment();
   const scope_setting scope = current_scope();
-  d.verbose = env.verbose;
-  d.explain = env.verbose || opt.out_report != nullptr;
-  d.progress = opt.progress || env.progress > 0;
-  d.progress_forced = env.progress == 2;
-
   settings s;
+  s.verbose = env.verbose;
+  s.explain = env.verbose || opt.out_report != nullptr;
+  s.progress = opt.progress || env.progress > 0;
+  s.progress_forced = env.progress == 2;
   if (opt.where != backend::automatic) {
     s.where = opt.where;
     s.source = "options.where";
@@ -136,101 +126,150 @@ settings settle(const options& opt, decision& d) {
   s.blocking_cap = s.n_jobs > 0 ? static_cast<std::size_t>(s.n_jobs) : max_blocking();
   s.gpu_min_elements = env.gpu_min_elements;
   s.split = env.split;
-  d.threads = s.n_jobs == -1 ? all_cores() : s.n_jobs;
-  d.forced = s.where != backend::automatic;
+  s.register_host = env.register_host;
   return s;
 }
 
-// The CPU path for host data: serial for one thread or a small map of a known
-// cost, timed serially first (adaptive) for a small map of unknown cost, else
-// OpenMP.
-exec_path host_path(const decision& d, const call_info& call) noexcept {
-  const bool small = call.n < serial_threshold(call.cost);
-  if (d.threads <= 1) return exec_path::serial;
-  if (small && call.cost == cost_class::unknown) return exec_path::adaptive;
-  return small ? exec_path::serial : exec_path::parallel;
+plan plan_of(const settings& s) {
+  plan p;
+  p.forced = s.where != backend::automatic;
+  p.verbose = s.verbose;
+  p.explain = s.explain;
+  p.progress = s.progress;
+  p.progress_forced = s.progress_forced;
+  return p;
 }
 
-// Automatic mode sends host data to the GPU: after a GPU failure the CPU maps
-// the elements whose results are not yet in the output.
-void choose_gpu_with_cpu_fallback(decision& d, const call_info& call) noexcept {
-  d.used = backend::gpu;
-  d.path = exec_path::gpu;
-  d.on_gpu_failure = gpu_failure_rule::run_on_cpu;
-  d.cpu_fallback = host_path(d, call) == exec_path::parallel ? exec_path::parallel : exec_path::serial;
+int threads_of(const inputs& in) noexcept { return in.set.n_jobs == -1 ? in.cores : in.set.n_jobs; }
+
+// A device op with a kernel for these types, on host data, that nothing
+// forced: automatic mode may send it to the GPU.
+bool automatic_device_op(const call_info& call, const inputs& in) noexcept {
+  return in.set.where == backend::automatic && call.kind == callable_kind::device && call.gpu_kernel &&
+         !in.nested;
 }
 
-// Both at once: the CPU takes the first cpu_elements, the GPU the rest.
-void choose_split(decision& d, const call_info& call, std::size_t cpu_elements) {
-  choose_gpu_with_cpu_fallback(d, call);
-  d.path = exec_path::split;
-  d.split_at = cpu_elements;
-  const split_threads st = threads_for_split(d.threads);
-  d.split_cpu_threads = st.cpu;
-  d.split_copy_threads = st.copy;
-  if (d.explain) {
-    const double cpu = call.n == 0 ? 0.0 : 100.0 * static_cast<double>(cpu_elements) / static_cast<double>(call.n);
-    char shares[64];
-    std::snprintf(shares, sizeof shares, "split: cpu %.0f %%, gpu %.0f %%", cpu, 100.0 - cpu);
-    note(d, shares);
-  }
+bool fixed_split(const call_info& call, const inputs& in) noexcept {
+  return in.set.split.how == split_setting::mode::fixed && automatic_device_op(call, in) && call.n > 0;
 }
 
-// PARMAP_SPLIT=<share>: a split whatever the model says, for device ops on
-// host data when a GPU is usable and nothing forced a backend.
-bool fixed_split_applies(const settings& set, const decision& d, const call_info& call) {
-  return set.split.how == split_setting::mode::fixed && !d.forced && call.kind == callable_kind::device &&
-         call.gpu_kernel && call.n > 0;
+// Whether the decision could use a GPU at all: only then does gather() probe.
+bool may_use_gpu(const call_info& call, const inputs& in) noexcept {
+  if (call.kind != callable_kind::device || !call.gpu_kernel) return false;
+  if (in.set.where == backend::gpu) return true;  // an error without a GPU, even for no elements
+  if (in.set.where == backend::cpu || in.nested || call.n == 0) return false;
+  return fixed_split(call, in) || in.set.gpu_min_elements.has_value() || !gpu_never_pays(call);
 }
 
-decision choose_path(const call_info& call, const options& opt);
-
-// Host data on the GPU: register the caller's memory when PARMAP_HOST_REGISTER
-// says so, or (auto) when the calibration measured registering faster than
-// staging for a job this size. Without a calibration yet, stage.
-bool register_caller_memory(const decision& d, const call_info& call) {
-  const bool host_side = d.in_kind == memory_kind::host || d.out_kind == memory_kind::host;
-  if ((d.path != exec_path::gpu && d.path != exec_path::split) || !host_side) return false;
-  const std::optional<bool> env = current_environment().register_host;
-  if (env) return *env;
-  const calibration* cal = calibration_if_made();
-  return cal != nullptr && registration_pays(*cal, call.n * (call.in_elem_bytes + call.out_elem_bytes));
+// Whether the decision needs the cost model: automatic, a usable GPU, host
+// data, and neither PARMAP_GPU_MIN_ELEMENTS nor a fixed split deciding.
+bool needs_model(const call_info& call, const inputs& in) noexcept {
+  const bool on_device = in.in_kind == memory_kind::device || in.out_kind == memory_kind::device;
+  return automatic_device_op(call, in) && in.gpu_usable && !on_device && !in.set.gpu_min_elements &&
+         !fixed_split(call, in) && !gpu_never_pays(call);
 }
 
 }  // namespace
 
-decision decide(const call_info& call, const options& opt) {
-  decision d = choose_path(call, opt);
-  d.register_host = register_caller_memory(d, call);
-  return d;
+inputs gather(const call_info& call, const options& opt) {
+  inputs in;
+  in.set = settle(opt);
+  in.cores = all_cores();
+  in.nested = nested_depth() > 0;
+  // CUDA starts only for work that can use it: pointers are asked about only
+  // once the driver is in the process (before that, no GPU memory can exist),
+  // and the probe runs only for work that could run on a GPU.
+  device_backend& dev = current_device_backend();
+  const bool started = call.n != 0 && dev.started();
+  if (started || may_use_gpu(call, in)) {
+    const probe_result& probed = dev.probe();
+    in.gpu_asked = true;
+    in.gpu_usable = probed.available;
+    // The reason names it (only when someone reads the reason, or the error does).
+    if (!probed.available && (in.set.explain || in.set.where == backend::gpu)) {
+      in.gpu_description = probed.description;
+    }
+  }
+  if (started && in.gpu_usable) {
+    in.in_kind = dev.locate(call.in);
+    // In place: one query. Out of place both are asked about: either may be
+    // GPU memory (device_array in, host vector out, or the reverse).
+    in.out_kind = call.out == call.in ? in.in_kind : dev.locate(call.out);
+  }
+  in.cached = calibration_if_made();
+  if (needs_model(call, in)) {
+    try {
+      in.model = &current_calibration(in.cores);
+      in.model_made_now = in.cached == nullptr;
+      in.cached = in.model;
+    } catch (const gpu_error& e) {  // measuring the GPU failed: nothing kept, the CPU this time
+      in.model_error = e.what();
+    }
+  }
+  return in;
 }
 
 namespace {
 
-decision choose_path(const call_info& call, const options& opt) {
-  decision d;
-  const settings set = settle(opt, d);
-  const backend where = set.where;
-  const std::string& source = set.source;
-
-  // CUDA starts only for work that can use it: the probe runs on first need,
-  // and pointers are asked about only once the driver is in the process
-  // (before that, no GPU memory can exist).
-  device_backend& dev = current_device_backend();
-  const probe_result* probed = nullptr;
-  auto gpu = [&]() -> const probe_result& {
-    if (probed == nullptr) probed = &dev.probe();
-    return *probed;
-  };
-  if (call.n != 0 && dev.started() && gpu().available) {
-    d.in_kind = dev.locate(call.in);
-    // In place: one query. Out of place both are asked about: either may be
-    // GPU memory (device_array in, host vector out, or the reverse).
-    d.out_kind = call.out == call.in ? d.in_kind : dev.locate(call.out);
+// The CPU path for host data: serial for one thread or a small map of a known
+// cost, timed serially first (adaptive) for a small map of unknown cost, else
+// OpenMP on `threads`.
+route host_route(const call_info& call, const inputs& in, int threads) {
+  const bool small = call.n < serial_threshold(call.cost);
+  if (threads <= 1) return serial_run{};
+  if (small && call.cost == cost_class::unknown) {
+    adaptive_run a;
+    a.threads = threads;
+    a.max_workers = static_cast<int>(std::max<std::size_t>(1, std::min(call.n, in.set.blocking_cap)));
+    return a;
   }
-  const bool on_device = d.in_kind == memory_kind::device || d.out_kind == memory_kind::device;
+  if (small) return serial_run{};
+  return openmp_run{threads};
+}
 
-  if (where == backend::gpu) {
+// Host data on the GPU: register the caller's memory when PARMAP_HOST_REGISTER
+// says so, or (auto) when the calibration measured registering faster than
+// staging for a job this size. Without a calibration yet, stage.
+bool register_caller_memory(const call_info& call, const inputs& in, const gpu_run& g) {
+  const bool host_side = g.in_kind == memory_kind::host || g.out_kind == memory_kind::host;
+  if (!host_side) return false;
+  if (in.set.register_host) return *in.set.register_host;
+  return in.cached != nullptr && registration_pays(*in.cached, call.n * (call.in_elem_bytes + call.out_elem_bytes));
+}
+
+// Automatic mode sends host data to the GPU: after a GPU failure the CPU maps
+// the elements whose results are not yet in the output.
+gpu_run automatic_gpu(const call_info& call, const inputs& in) {
+  gpu_run g;
+  g.on_failure = gpu_failure_rule::run_on_cpu;
+  const route cpu = host_route(call, in, threads_of(in));
+  g.fallback_threads = std::holds_alternative<openmp_run>(cpu) ? std::get<openmp_run>(cpu).threads : 1;
+  g.register_host = register_caller_memory(call, in, g);
+  return g;
+}
+
+// Both at once: the CPU takes the first cpu_elements, the GPU the rest.
+void choose_split(plan& p, const call_info& call, const inputs& in, std::size_t cpu_elements) {
+  split_run s;
+  s.gpu = automatic_gpu(call, in);
+  s.cpu_elements = cpu_elements;
+  const split_threads st = threads_for_split(threads_of(in));
+  s.cpu_threads = st.cpu;
+  s.copy_threads = st.copy;
+  p.run = s;
+  if (p.explain) {
+    const double cpu = call.n == 0 ? 0.0 : 100.0 * static_cast<double>(cpu_elements) / static_cast<double>(call.n);
+    char shares[64];
+    std::snprintf(shares, sizeof shares, "split: cpu %.0f %%, gpu %.0f %%", cpu, 100.0 - cpu);
+    note(p, shares);
+  }
+}
+
+// Rule 2 and data in GPU memory: the GPU or an error, never a silent CPU run.
+// True when it decided.
+bool choose_forced_or_on_device(plan& p, const call_info& call, const inputs& in) {
+  const std::string& source = in.set.source;
+  if (in.set.where == backend::gpu) {
     const std::string head = "parmap: backend gpu forced by " + source + ", but ";
     if (call.kind != callable_kind::device) {
       throw backend_unavailable(head + "the callable has no GPU implementation (not a device op; "
@@ -241,199 +280,233 @@ decision choose_path(const call_info& call, const options& opt) {
                                 " with these element types (float, double, int32, int64; same "
                                 "input and output type)");
     }
-    if (!gpu().available) throw backend_unavailable(head + "no GPU is usable: " + gpu().description);
-    d.used = backend::gpu;
-    d.path = exec_path::gpu;
-    note(d, "forced by ", source);
-    return d;
+    if (!in.gpu_usable) {
+      throw backend_unavailable(head + "no GPU is usable: " + in.gpu_description);
+    }
+    gpu_run g;
+    g.in_kind = in.in_kind;
+    g.out_kind = in.out_kind;
+    g.register_host = register_caller_memory(call, in, g);
+    p.run = g;
+    note(p, "forced by ", source);
+    return true;
   }
-  if (on_device) {
-    if (where == backend::cpu) {
-      throw backend_unavailable("parmap: backend cpu forced by " + source +
-                                ", but the data is in GPU memory");
+  if (in.in_kind == memory_kind::device || in.out_kind == memory_kind::device) {
+    if (in.set.where == backend::cpu) {
+      throw backend_unavailable("parmap: backend cpu forced by " + source + ", but the data is in GPU memory");
     }
     if (!call.gpu_kernel) {
       throw backend_unavailable(std::string("parmap: the data is in GPU memory, but ") + call.what +
                                 " has no GPU implementation for these element types");
     }
-    d.used = backend::gpu;
-    d.path = exec_path::gpu;
-    note(d, "data is in GPU memory");
-    return d;
+    gpu_run g;
+    g.in_kind = in.in_kind;
+    g.out_kind = in.out_kind;
+    g.register_host = register_caller_memory(call, in, g);
+    p.run = g;
+    note(p, "data is in GPU memory");
+    return true;
   }
+  return false;
+}
 
-  d.used = backend::cpu;
-  if (d.forced) note(d, "forced by ", source, "; ");
-  // Calls in flight for callables that wait: n_jobs when given, else the cap.
-  d.max_workers = static_cast<int>(std::max<std::size_t>(1, std::min(call.n, set.blocking_cap)));
-  if (nested_depth() > 0) {
-    d.threads = 1;
-    d.max_workers = 1;
-    d.path = exec_path::serial;
-    note(d, "nested call inside a parmap worker: serial");
-    return d;
-  }
-  if (call.kind == callable_kind::blocking) {
-    d.threads = d.max_workers;
-    d.path = exec_path::blocking;
-    note(d, "blocking callable: ", std::to_string(d.threads), " calls in flight");
-    return d;
-  }
-
-  if (fixed_split_applies(set, d, call) && gpu().available) {
+// Rule 3 for device ops: the GPU or a split when the settings or the cost
+// model say so. True when it decided; otherwise the reason says why not.
+bool choose_gpu_for_device_op(plan& p, const call_info& call, const inputs& in) {
+  const settings& set = in.set;
+  if (fixed_split(call, in) && in.gpu_usable) {
     const double share = set.split.cpu_share * static_cast<double>(call.n);
-    choose_split(d, call, std::min(call.n, static_cast<std::size_t>(share)));
-    note(d, " (PARMAP_SPLIT=", std::to_string(set.split.cpu_share), ")");
-    return d;
+    choose_split(p, call, in, std::min(call.n, static_cast<std::size_t>(share)));
+    note(p, " (PARMAP_SPLIT=", std::to_string(set.split.cpu_share), ")");
+    return true;
   }
-  if (!d.forced && call.kind == callable_kind::device && call.gpu_kernel) {
-    if (!set.gpu_min_elements && gpu_never_pays(call)) {
-      note(d, "too small for the GPU; ");
-    } else if (!gpu().available) {
-      note(d, "no usable GPU (", gpu().description, "); ");
-    } else if (set.gpu_min_elements) {
-      if (call.n >= *set.gpu_min_elements) {
-        choose_gpu_with_cpu_fallback(d, call);
-        note(d, "n >= PARMAP_GPU_MIN_ELEMENTS=", std::to_string(*set.gpu_min_elements));
-        return d;
-      }
-      note(d, "n < PARMAP_GPU_MIN_ELEMENTS=", std::to_string(*set.gpu_min_elements), "; ");
-    } else {
-      const calibration* cal = nullptr;
-      try {
-        cal = &current_calibration(all_cores());
-      } catch (const gpu_error& e) {  // measuring the GPU failed: nothing cached, CPU this time
-        note(d, "GPU failed while calibrating (", e.what(), "); ");
-      }
-      if (cal != nullptr) {
-        const estimate e = estimate_call(*cal, call.n, call.in_elem_bytes, call.out_elem_bytes, call.cost,
-                                         d.threads, false, false);
-        // Both at once, when the rates measured while both ran say it beats
-        // the faster side alone by a clear margin (the estimate is a model).
-        // PARMAP_SPLIT=on: at the model's shares whatever it estimates.
-        const bool always = set.split.how == split_setting::mode::always;
-        if ((set.split.how == split_setting::mode::model && d.threads > 1) || always) {
-          const split_estimate s =
-              estimate_split(*cal, call.n, call.in_elem_bytes, call.out_elem_bytes, call.cost, d.threads);
-          const bool pays = s.cpu_elements > 0 && s.cpu_elements < call.n && s.seconds < 0.9 * std::min(e.cpu, e.gpu);
-          if (pays || always) {
-            choose_split(d, call, s.cpu_elements);
-            if (d.explain) {
-              note(d, "; estimated split ", millis(s.seconds), " vs cpu ", millis(e.cpu), ", gpu ", millis(e.gpu),
-                   " (", cal->source, ")");
-            }
-            return d;
-          }
-        }
-        if (e.gpu < e.cpu) {
-          choose_gpu_with_cpu_fallback(d, call);
-          if (d.explain) note(d, "estimated gpu ", millis(e.gpu), " vs cpu ", millis(e.cpu), " (", cal->source, ")");
-          return d;
-        }
-        if (d.explain) note(d, "estimated gpu ", millis(e.gpu), " vs cpu ", millis(e.cpu), " (", cal->source, "); ");
-      }
+  if (!set.gpu_min_elements && gpu_never_pays(call)) {
+    note(p, "too small for the GPU; ");
+    return false;
+  }
+  if (!in.gpu_usable) {
+    note(p, "no usable GPU (", in.gpu_description, "); ");
+    return false;
+  }
+  if (set.gpu_min_elements) {
+    if (call.n >= *set.gpu_min_elements) {
+      p.run = automatic_gpu(call, in);
+      note(p, "n >= PARMAP_GPU_MIN_ELEMENTS=", std::to_string(*set.gpu_min_elements));
+      return true;
     }
-  } else if (!d.forced && call.kind != callable_kind::device) {
-    note(d, "not a device op; ");
+    note(p, "n < PARMAP_GPU_MIN_ELEMENTS=", std::to_string(*set.gpu_min_elements), "; ");
+    return false;
   }
-
-  d.path = host_path(d, call);
-  if (d.path == exec_path::parallel && !d.forced && set.n_jobs == -1 && call.cost == cost_class::memory) {
-    // The calibration's best thread count for this size, when there is one
-    // (made for a GPU machine's automatic mode; never measured for this).
-    if (const calibration* cal = calibration_if_made()) {
-      d.threads = cpu_threads_for(*cal, call.n, d.threads);
-      if (d.threads <= 1) {
-        d.path = exec_path::serial;
-        note(d, "calibrated: serial at this size");
-        return d;
+  if (in.model == nullptr) {
+    note(p, "GPU failed while calibrating (", in.model_error, "); ");
+    return false;
+  }
+  const calibration& cal = *in.model;
+  if (in.model_made_now) note(p, "calibrated on first use (", cal.source, "); ");
+  const int threads = threads_of(in);
+  const estimate e = estimate_call(cal, {.n = call.n,
+                                         .in_elem_bytes = call.in_elem_bytes,
+                                         .out_elem_bytes = call.out_elem_bytes,
+                                         .cost = call.cost,
+                                         .threads = threads});
+  // Both at once, when the rates measured while both ran say it beats the
+  // faster side alone by a clear margin (the estimate is a model).
+  // PARMAP_SPLIT=on: at the model's shares whatever it estimates.
+  const bool always = set.split.how == split_setting::mode::always;
+  if ((set.split.how == split_setting::mode::model && threads > 1) || always) {
+    const split_estimate s = estimate_split(cal, {.n = call.n,
+                                                  .in_elem_bytes = call.in_elem_bytes,
+                                                  .out_elem_bytes = call.out_elem_bytes,
+                                                  .cost = call.cost,
+                                                  .threads = threads});
+    const bool pays = s.cpu_elements > 0 && s.cpu_elements < call.n && s.seconds < 0.9 * std::min(e.cpu, e.gpu);
+    if (pays || always) {
+      choose_split(p, call, in, s.cpu_elements);
+      if (p.explain) {
+        note(p, "; estimated split ", millis(s.seconds), " vs cpu ", millis(e.cpu), ", gpu ", millis(e.gpu), " (",
+             cal.source, ")");
       }
+      return true;
     }
   }
-  if (d.path == exec_path::serial && d.threads <= 1) {
-    note(d, "n_jobs = 1: serial");
-  } else if (d.path == exec_path::serial) {
-    note(d, "n < serial threshold ", std::to_string(serial_threshold(call.cost)));
-  } else if (d.path == exec_path::parallel) {
-    note(d, "OpenMP, ", std::to_string(d.threads), " threads");
-  }  // adaptive: settle_adaptive completes the reason
-  return d;
+  if (p.explain) note(p, "estimated gpu ", millis(e.gpu), " vs cpu ", millis(e.cpu), " (", cal.source, ")");
+  if (e.gpu < e.cpu) {
+    p.run = automatic_gpu(call, in);
+    return true;
+  }
+  note(p, "; ");
+  return false;
 }
 
 }  // namespace
 
-void settle_adaptive(decision& d, double per_element, std::size_t remaining) {
-  const int most = std::max(d.threads, d.max_workers);
-  if (most > 1 && per_element * static_cast<double>(remaining) > d.adaptive.serial_budget) {
-    d.path = exec_path::blocking;  // a task loop: one worker per core, more while they wait
-    d.max_workers = most;
-    note(d, "small n, expensive callable: task loop");
-  } else {
-    d.path = exec_path::serial;
-    note(d, "small n, cheap callable: serial");
+plan choose(const call_info& call, const inputs& in) {
+  plan p = plan_of(in.set);
+  if (choose_forced_or_on_device(p, call, in)) return p;
+  if (p.forced) note(p, "forced by ", in.set.source, "; ");
+  // Calls in flight for callables that wait: n_jobs when given, else the cap.
+  const int max_workers = static_cast<int>(std::max<std::size_t>(1, std::min(call.n, in.set.blocking_cap)));
+  if (in.nested) {
+    p.run = serial_run{};
+    note(p, "nested call inside a parmap worker: serial");
+    return p;
   }
+  if (call.kind == callable_kind::blocking) {
+    p.run = task_loop_run{max_workers, max_workers};
+    note(p, "blocking callable: ", std::to_string(max_workers), " calls in flight");
+    return p;
+  }
+  if (automatic_device_op(call, in)) {
+    if (choose_gpu_for_device_op(p, call, in)) return p;
+  } else if (!p.forced && call.kind != callable_kind::device) {
+    note(p, "not a device op; ");
+  }
+
+  int threads = threads_of(in);
+  p.run = host_route(call, in, threads);
+  if (p.path() == exec_path::parallel && !p.forced && in.set.n_jobs == -1 && call.cost == cost_class::memory &&
+      in.cached != nullptr) {
+    // The calibration's best thread count for this size, when there is one
+    // (made for a GPU machine's automatic mode; never measured for this).
+    threads = cpu_threads_for(*in.cached, call.n, threads);
+    if (threads <= 1) {
+      p.run = serial_run{};
+      note(p, "calibrated: serial at this size");
+      return p;
+    }
+    p.run = openmp_run{threads};
+  }
+  switch (p.path()) {
+    case exec_path::serial:
+      if (threads <= 1) {
+        note(p, "n_jobs = 1: serial");
+      } else {
+        note(p, "n < serial threshold ", std::to_string(serial_threshold(call.cost)));
+      }
+      break;
+    case exec_path::parallel: note(p, "OpenMP, ", std::to_string(threads), " threads"); break;
+    default: break;  // adaptive: the outcome says what the timing settled on
+  }
+  return p;
 }
 
-worker_limits plan_tasks(std::size_t n, bool all_blocking, const options& opt, decision& d) {
+plan decide(const call_info& call, const options& opt) { return choose(call, gather(call, opt)); }
+
+route settle_adaptive(const adaptive_run& a, double per_element, std::size_t remaining, const char** why) {
+  const int most = std::max(a.threads, a.max_workers);
+  if (most > 1 && per_element * static_cast<double>(remaining) > a.rule.serial_budget) {
+    *why = "small n, expensive callable: task loop";
+    return task_loop_run{std::max(1, a.threads), most};  // one worker per core, more while they wait
+  }
+  *why = "small n, cheap callable: serial";
+  return serial_run{};
+}
+
+route cpu_fallback(const gpu_run& g) {
+  if (g.fallback_threads > 1) return openmp_run{g.fallback_threads};
+  return serial_run{};
+}
+
+plan plan_tasks(std::size_t n, bool all_blocking, const options& opt) {
   check_arguments(0, 0, opt.n_jobs);
-  const settings set = settle(opt, d);
+  const settings set = settle(opt);
   if (set.where == backend::gpu) {
     throw backend_unavailable("parmap::parallel: backend gpu forced by " + set.source +
                               ", but tasks run on the host");
   }
-  d.used = backend::cpu;
-  d.path = exec_path::blocking;
-  worker_limits lim;
-  lim.cap = static_cast<int>(std::max<std::size_t>(1, std::min(n, set.blocking_cap)));
+  plan p = plan_of(set);
+  task_loop_run t;
+  t.max_workers = static_cast<int>(std::max<std::size_t>(1, std::min(n, set.blocking_cap)));
   if (nested_depth() > 0) {
-    lim = {1, 1};
-    note(d, "nested call inside a parmap worker: serial");
+    t = {1, 1};
+    note(p, "nested call inside a parmap worker: serial");
   } else if (all_blocking || set.n_jobs > 0) {
-    lim.start = lim.cap;
-    note(d, std::to_string(lim.start), " workers (", all_blocking ? "blocking tasks" : "n_jobs", ")");
+    t.workers = t.max_workers;
+    note(p, std::to_string(t.workers), " workers (", all_blocking ? "blocking tasks" : "n_jobs", ")");
   } else {
-    lim.start = std::min(lim.cap, std::max(1, all_cores()));
-    note(d, std::to_string(lim.start), " workers, up to ", std::to_string(lim.cap), " while they wait");
+    t.workers = std::min(t.max_workers, std::max(1, all_cores()));
+    note(p, std::to_string(t.workers), " workers, up to ", std::to_string(t.max_workers), " while they wait");
   }
-  d.threads = lim.start;
-  d.max_workers = lim.cap;
-  return lim;
+  p.run = t;
+  return p;
 }
 
-void fall_back_to_cpu(decision& d, const char* what_failed, std::size_t from) {
-  const bool was_split = d.path == exec_path::split;
-  d.used = backend::cpu;
-  d.path = d.cpu_fallback;
-  if (!d.explain) return;
-  if (was_split) {
-    note(d, "; GPU failed (", what_failed, "): its share from element ", std::to_string(from),
-         " ran on the CPU");
-    return;
+std::string describe(const plan& p, const outcome& o) {
+  std::string r = p.reason;
+  if (o.settled != nullptr) r += o.settled;
+  if (o.gpu_failure.empty()) return r;
+  if (o.split_failed) {
+    return r + "; GPU failed (" + o.gpu_failure + "): its share from element " + std::to_string(o.cpu_from) +
+           " ran on the CPU";
   }
-  d.reason.clear();
-  if (from == 0) {
-    note(d, "GPU failed (", what_failed, "); ran on the CPU instead");
-  } else {
-    note(d, "GPU failed (", what_failed, ") with elements below ", std::to_string(from),
-         " done; the rest ran on the CPU");
-  }
+  if (o.cpu_from == 0) return "GPU failed (" + o.gpu_failure + "); ran on the CPU instead";
+  return "GPU failed (" + o.gpu_failure + ") with elements below " + std::to_string(o.cpu_from) +
+         " done; the rest ran on the CPU";
 }
 
-void finish(const decision& d, const call_info& call, double seconds, const options& opt) noexcept {
-  if (opt.out_report != nullptr) {
-    opt.out_report->used = d.used;
+void finish(const plan& p, const outcome& o, const call_info& call, double seconds, const options& opt) noexcept {
+  if (opt.out_report == nullptr && !p.verbose) return;
+  std::string reason;
+  if (p.explain) {
     try {
-      opt.out_report->reason = d.reason;
-    } catch (...) {  // out of memory copying the text: the other fields still say what ran
+      reason = describe(p, o);
+    } catch (...) {  // out of memory building the text: the other fields still say what ran
+    }
+  }
+  if (opt.out_report != nullptr) {
+    opt.out_report->used = o.used;
+    try {
+      opt.out_report->reason = reason;
+    } catch (...) {
       opt.out_report->reason.clear();
     }
     opt.out_report->n = call.n;
     opt.out_report->seconds = seconds;
   }
-  if (d.verbose) {
+  if (p.verbose) {
     // One fprintf per line, so lines from concurrent calls do not tear.
-    std::fprintf(stderr, "parmap: %s n=%zu -> %s (%s) %.3f ms\n", call.what, call.n,
-                 to_string(d.used), d.reason.c_str(), seconds * 1e3);
+    std::fprintf(stderr, "parmap: %s n=%zu -> %s (%s) %.3f ms\n", call.what, call.n, to_string(o.used),
+                 reason.c_str(), seconds * 1e3);
   }
 }
 

@@ -6,22 +6,11 @@
 #include <cstddef>
 #include <optional>
 
+#include "parmap/detail/dispatch.hpp"
 #include "parmap/options.hpp"
 
 namespace parmap::detail {
 
-// PARMAP_SPLIT: whether automatic mode splits a device op on host data
-// between the CPU and the GPU.
-struct split_setting {
-  enum class mode : unsigned char {
-    model,   // when the calibrated model says it pays (the default, "auto")
-    off,     // never
-    always,  // whenever the model is asked (a GPU, host data, not too small), at its shares ("on")
-    fixed,   // always, the CPU taking cpu_share of the elements (tests, measurements)
-  };
-  mode how = mode::model;
-  double cpu_share = 0;
-};
 
 struct environment {
   std::optional<backend> where;                    // PARMAP_BACKEND=cpu|gpu|auto

@@ -1,13 +1,15 @@
 // The compiled executor (see execute.hpp): runs the plan decide() returned,
-// on the path it names, with the thunks the template layer built. It decides
-// nothing itself; it applies the plan's rule when the GPU fails or when an
-// adaptive run has been timed, and leaves the report to a call_guard.
+// on the route it names, with the thunks the template layer built. It never
+// changes the plan: what happens on the way (a GPU failure the CPU takes over
+// from, what an adaptive run settles on) goes into the outcome, and the
+// call_guard reports describe(plan, outcome).
 #include "parmap/detail/execute.hpp"
 
 #include <algorithm>
 #include <exception>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "parmap/detail/clock.hpp"
 #include "parmap/detail/cpu_catalogue.hpp"
@@ -56,77 +58,85 @@ struct host_body {
 };
 
 // The device job of the call over elements [first, n).
-device_job job_of(const map_thunks& t, const call_info& call, const decision& d, staging_pool& pool,
+device_job job_of(const map_thunks& t, const call_info& call, const gpu_run& g, staging_pool& pool,
                   std::size_t first) {
   device_job job{static_cast<const char*>(t.in) + first * call.in_elem_bytes,
                  static_cast<char*>(t.out) + first * call.out_elem_bytes,
                  call.n - first,
                  call.in_elem_bytes,
                  call.out_elem_bytes,
-                 d.in_kind,
-                 d.out_kind,
+                 g.in_kind,
+                 g.out_kind,
                  t.op != nullptr ? pool.backend().catalogue() : t.kernel,
                  t.op != nullptr ? static_cast<const void*>(t.op) : t.kernel_ctx};
-  job.register_host = d.register_host;
+  job.register_host = g.register_host;
   return job;
 }
 
-// The GPU path. Returns the first element whose result is not in `out`: n,
-// or, after a GPU failure the plan lets the CPU take over, where the CPU
-// starts (results reach the output chunk by chunk, in order, so the elements
+// After a GPU failure: rethrown unless the plan lets the CPU take over from
+// `from` (results reach the output chunk by chunk, in order, so the elements
 // below are done and, in place, must not be mapped again).
-std::size_t run_gpu(const map_thunks& t, const call_info& call, decision& d) {
+std::size_t gpu_failed(const gpu_run& g, const std::exception_ptr& failure, std::size_t from, bool split,
+                       outcome& o) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const gpu_error& e) {
+    if (g.on_failure != gpu_failure_rule::run_on_cpu) throw;
+    o.used = backend::cpu;
+    o.gpu_failure = e.what();
+    o.cpu_from = from;
+    o.split_failed = split;
+  }
+  return from;
+}
+
+// The GPU path. Returns the first element whose result is not in `out`: n,
+// or where the CPU takes over after a GPU failure.
+std::size_t run_gpu(const map_thunks& t, const call_info& call, const gpu_run& g, outcome& o) {
   std::size_t written = 0;
   try {
     staging_pool& pool = current_staging_pool();
-    device_job job = job_of(t, call, d, pool, 0);
+    device_job job = job_of(t, call, g, pool, 0);
     job.written = &written;
     run_device_job(pool, job);
     return call.n;
-  } catch (const gpu_error& e) {
-    if (d.on_gpu_failure != gpu_failure_rule::run_on_cpu) throw;
-    fall_back_to_cpu(d, e.what(), written);
-    return written;
+  } catch (const gpu_error&) {
+    return gpu_failed(g, std::current_exception(), written, false, o);
   }
 }
 
-// The split path: the CPU maps [0, d.split_at) while the GPU maps the rest.
+// The split path: the CPU maps [0, cpu_elements) while the GPU maps the rest.
 // Returns where the CPU must go on from: n, or after a GPU failure the first
 // element of the GPU's share whose result is not in `out`.
-std::size_t run_split(const map_thunks& t, const host_body& host, const call_info& call, decision& d) {
-  const std::size_t c = d.split_at;
+std::size_t run_split(const map_thunks& t, const host_body& host, const call_info& call, const split_run& s,
+                      outcome& o) {
+  const std::size_t c = s.cpu_elements;
   staging_pool& pool = current_staging_pool();
-  device_job job = job_of(t, call, d, pool, c);
-  job.copy_threads = d.split_copy_threads;
-  const split_outcome o = run_split_job(pool, job, [&] { host.cpu(0, c, d.split_cpu_threads); });
-  if (!o.gpu_failure) return call.n;
-  try {
-    std::rethrow_exception(o.gpu_failure);
-  } catch (const gpu_error& e) {
-    if (d.on_gpu_failure != gpu_failure_rule::run_on_cpu) throw;
-    fall_back_to_cpu(d, e.what(), c + o.gpu_written);
-  }
-  return c + o.gpu_written;
+  device_job job = job_of(t, call, s.gpu, pool, c);
+  job.copy_threads = s.copy_threads;
+  const split_outcome r = run_split_job(pool, job, [&] { host.cpu(0, c, s.cpu_threads); });
+  if (!r.gpu_failure) return call.n;
+  return gpu_failed(s.gpu, r.gpu_failure, c + r.gpu_written, true, o);
 }
 
-// One element at a time on a task loop of the plan's workers, with the
-// progress bar when asked for.
-void run_task_loop(const host_body& host, std::size_t first, std::size_t last, const decision& d) {
+// One element at a time on a task loop, with the progress bar when asked for.
+void run_task_loop(const host_body& host, std::size_t first, std::size_t last, const task_loop_run& r,
+                   const plan& p) {
   std::optional<progress_bar> bar;
-  if (d.progress) {
-    bar.emplace(last, "parmap::map", d.progress_forced);
+  if (p.progress) {
+    bar.emplace(last, "parmap::map", p.progress_forced);
     bar->update(first);
   }
-  task_loop(first, last, {d.threads, d.max_workers}, bar ? &*bar : nullptr,
+  task_loop(first, last, {r.workers, r.max_workers}, bar ? &*bar : nullptr,
             [&host](std::size_t i) { host.element(i); });
 }
 
-// exec_path::adaptive: times element 0 on the calling thread; unless it took
-// longer than the plan's `expensive` (clearly costly), times the next ones
-// too, in batches of 1, 2, 4, ... up to `timed_limit` elements or the serial
-// budget, since a first call can be slow for reasons of its own (cold caches,
-// first touches). settle_adaptive then picks serial or a task loop for the
-// rest. Returns the first element not yet done.
+// adaptive_run: times element 0 on the calling thread; unless it took longer
+// than the rule's `expensive` (clearly costly), times the next ones too, in
+// batches of 1, 2, 4, ... up to `timed_limit` elements or the serial budget,
+// since a first call can be slow for reasons of its own (cold caches, first
+// touches). settle_adaptive then picks serial or a task loop for the rest.
+// Returns the first element not yet done.
 std::size_t time_first_elements(const host_body& host, std::size_t n, const adaptive_rule& rule,
                                 double& per_element) {
   failure fail(n);
@@ -152,31 +162,42 @@ std::size_t time_first_elements(const host_body& host, std::size_t n, const adap
   return done;
 }
 
+// Runs a CPU route over [first, n).
+void run_host(const route& r, const host_body& host, std::size_t first, std::size_t n, const plan& p) {
+  if (const auto* omp = std::get_if<openmp_run>(&r)) {
+    host.cpu(first, n, omp->threads);
+  } else if (const auto* loop = std::get_if<task_loop_run>(&r)) {
+    run_task_loop(host, first, n, *loop, p);
+  } else {
+    host.cpu(first, n, 1);  // serial
+  }
+}
+
 }  // namespace
 
 void vmap(const call_info& call, const map_thunks& t, const options& opt) {
-  decision d = decide(call, opt);
-  const call_guard guard(d, call, opt);
+  const plan p = decide(call, opt);
+  outcome o;
+  o.used = p.used();
+  const call_guard guard(p, o, call, opt);
   const std::size_t n = call.n;
   if (n == 0) return;
   const profile_range range([&] {
-    return std::string("parmap::map ") + call.what + " n=" + std::to_string(n) + " " + to_string(d.used);
+    return std::string("parmap::map ") + call.what + " n=" + std::to_string(n) + " " + to_string(p.used());
   });
   const host_body host{t};
-  std::size_t first = 0;
-  if (d.path == exec_path::gpu || d.path == exec_path::split) {
-    first = d.path == exec_path::gpu ? run_gpu(t, call, d) : run_split(t, host, call, d);
-    if (first == n) return;
-  }
-  if (d.path == exec_path::adaptive) {
+  if (const auto* g = std::get_if<gpu_run>(&p.run)) {
+    const std::size_t first = run_gpu(t, call, *g, o);
+    if (first < n) run_host(cpu_fallback(*g), host, first, n, p);
+  } else if (const auto* s = std::get_if<split_run>(&p.run)) {
+    const std::size_t first = run_split(t, host, call, *s, o);
+    if (first < n) run_host(cpu_fallback(s->gpu), host, first, n, p);
+  } else if (const auto* a = std::get_if<adaptive_run>(&p.run)) {
     double per_element = 0;
-    first = time_first_elements(host, n, d.adaptive, per_element);
-    settle_adaptive(d, per_element, n - first);
-  }
-  switch (d.path) {
-    case exec_path::parallel: host.cpu(first, n, d.threads); break;
-    case exec_path::blocking: run_task_loop(host, first, n, d); break;
-    default: host.cpu(first, n, 1); break;  // serial
+    const std::size_t first = time_first_elements(host, n, a->rule, per_element);
+    run_host(settle_adaptive(*a, per_element, n - first, &o.settled), host, first, n, p);
+  } else {
+    run_host(p.run, host, 0, n, p);
   }
 }
 

@@ -19,6 +19,7 @@
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <variant>
 
 #include "parmap/detail/clock.hpp"
 #include "parmap/detail/cpu_loop.hpp"
@@ -194,17 +195,18 @@ void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar
 }
 
 void run_tasks(std::size_t n, const task_run& run, const options& opt, fn_ref<void(std::size_t)> body) {
-  decision d;
-  worker_limits lim = plan_tasks(n, run.all_blocking, opt, d);
-  lim.serialised = run.serialised;
+  const plan p = plan_tasks(n, run.all_blocking, opt);
+  const auto& t = std::get<task_loop_run>(p.run);
+  const outcome o;
   call_info info;
   info.n = n;
   info.what = run.what;
-  const call_guard guard(d, info, opt);
+  const call_guard guard(p, o, info, opt);
   std::optional<progress_bar> bar;
-  if (d.progress && n > 0) bar.emplace(n, run.label, d.progress_forced);
+  if (p.progress && n > 0) bar.emplace(n, run.label, p.progress_forced);
   static const loop_hooks none;
-  task_loop(0, n, lim, bar ? &*bar : nullptr, body, run.hooks != nullptr ? *run.hooks : none);
+  task_loop(0, n, {t.workers, t.max_workers, run.serialised}, bar ? &*bar : nullptr, body,
+            run.hooks != nullptr ? *run.hooks : none);
   if (bar) bar->finish();
 }
 

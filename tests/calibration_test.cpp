@@ -31,26 +31,26 @@ using parmap::test::use_calibration;
 
 TEST(CostModel, EstimateIsTheModelsArithmetic) {
   const calibration c = synthetic_calibration(10, 20);
-  const auto e = parmap::detail::estimate_call(c, 1000000, 4, 4, parmap::detail::cost_class::memory,
-                                               2, false, false);
+  const auto e = parmap::detail::estimate_call(
+      c, {.n = 1000000, .in_elem_bytes = 4, .out_elem_bytes = 4, .cost = parmap::detail::cost_class::memory, .threads = 2});
   EXPECT_DOUBLE_EQ(e.cpu, 8e6 / 10e9);
   EXPECT_DOUBLE_EQ(e.gpu, 20e-6 + 4e6 / 20e9 + 4e6 / 20e9 + 8e6 / 2e12);
   // One thread of two measured: half the bandwidth; data on the GPU: no copies.
-  const auto one = parmap::detail::estimate_call(c, 1000000, 4, 4, parmap::detail::cost_class::memory,
-                                                 1, true, true);
+  const auto one = parmap::detail::estimate_call(
+      c, {.n = 1000000, .in_elem_bytes = 4, .out_elem_bytes = 4, .cost = parmap::detail::cost_class::memory, .threads = 1, .in_on_gpu = true, .out_on_gpu = true});
   EXPECT_DOUBLE_EQ(one.cpu, 8e6 / 5e9);
   EXPECT_DOUBLE_EQ(one.gpu, 20e-6 + 8e6 / 2e12);
   const auto heavy = parmap::detail::estimate_call(
-      c, 1000000, 8, 8, parmap::detail::cost_class::transcendental, 2, false, false);
+      c, {.n = 1000000, .in_elem_bytes = 8, .out_elem_bytes = 8, .cost = parmap::detail::cost_class::transcendental, .threads = 2});
   EXPECT_DOUBLE_EQ(heavy.cpu, 16e6 / 10e9 + 1e6 * 5e-9 / 2);
   // Host maps of 8 MiB or more run through the pipeline, at its measured rate.
   calibration p = c;
   p.pipeline_bandwidth = 40e9;
-  const auto big = parmap::detail::estimate_call(p, 4000000, 4, 4, parmap::detail::cost_class::memory,
-                                                 2, false, false);
+  const auto big = parmap::detail::estimate_call(
+      p, {.n = 4000000, .in_elem_bytes = 4, .out_elem_bytes = 4, .cost = parmap::detail::cost_class::memory, .threads = 2});
   EXPECT_DOUBLE_EQ(big.gpu, 20e-6 + 32e6 / 40e9);
-  const auto small = parmap::detail::estimate_call(p, 1000000, 4, 4, parmap::detail::cost_class::memory,
-                                                   2, false, false);
+  const auto small = parmap::detail::estimate_call(
+      p, {.n = 1000000, .in_elem_bytes = 4, .out_elem_bytes = 4, .cost = parmap::detail::cost_class::memory, .threads = 2});
   EXPECT_DOUBLE_EQ(small.gpu, e.gpu);  // 8 MB < 8 MiB: copy in, run, copy out
 }
 
@@ -170,22 +170,22 @@ TEST_F(CostModelDecisions, CalibratedThreadsBySize) {
   using parmap::detail::exec_path;
   const parmap::options automatic{.n_jobs = -1};
   const auto d15 = plan(std::size_t{1} << 15, cost_class::memory, automatic);
-  EXPECT_EQ(d15.path, exec_path::serial);  // calibrated: one thread at 2^15
+  EXPECT_EQ(d15.path(), exec_path::serial);  // calibrated: one thread at 2^15
   // Not applied: forced, n_jobs given, transcendental ops, the unmeasured bucket.
   const auto forced = plan(std::size_t{1} << 15, cost_class::memory, {.where = backend::cpu});
-  EXPECT_EQ(forced.path, exec_path::parallel);
-  ASSERT_GE(forced.threads, 2) << "needs two threads (OMP_NUM_THREADS)";
+  EXPECT_EQ(forced.path(), exec_path::parallel);
+  ASSERT_GE(parmap::test::threads_of(forced), 2) << "needs two threads (OMP_NUM_THREADS)";
   const auto d17 = plan((std::size_t{1} << 17) + 5, cost_class::memory, automatic);
-  EXPECT_EQ(d17.path, exec_path::parallel);
-  EXPECT_EQ(d17.threads, 2) << "2^17: the table's 2 threads";
+  EXPECT_EQ(d17.path(), exec_path::parallel);
+  EXPECT_EQ(parmap::test::threads_of(d17), 2) << "2^17: the table's 2 threads";
   const auto all = plan(std::size_t{1} << 22, cost_class::memory, automatic);
-  EXPECT_EQ(all.threads, forced.threads);
+  EXPECT_EQ(parmap::test::threads_of(all), parmap::test::threads_of(forced));
   const auto given = plan(std::size_t{1} << 15, cost_class::memory, {.n_jobs = 2});
-  EXPECT_EQ(given.threads, 2);
+  EXPECT_EQ(parmap::test::threads_of(given), 2);
   const auto heavy = plan(std::size_t{1} << 15, cost_class::transcendental, automatic);
-  EXPECT_EQ(heavy.threads, forced.threads);
+  EXPECT_EQ(parmap::test::threads_of(heavy), parmap::test::threads_of(forced));
   const auto unmeasured = plan(std::size_t{1} << 20, cost_class::memory, automatic);
-  EXPECT_EQ(unmeasured.threads, forced.threads);
+  EXPECT_EQ(parmap::test::threads_of(unmeasured), parmap::test::threads_of(forced));
   EXPECT_EQ(parmap::detail::cpu_threads_for(c, std::size_t{1} << 18, 3), 3);  // never above what is available
   EXPECT_EQ(parmap::detail::cpu_threads_for(c, std::size_t{1} << 16, 8), 2);
   EXPECT_EQ(parmap::detail::cpu_threads_for(c, 100, 8), 8);

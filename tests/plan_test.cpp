@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "parmap/detail/dispatch.hpp"
@@ -21,9 +22,14 @@ using parmap::backend;
 using parmap::detail::call_info;
 using parmap::detail::callable_kind;
 using parmap::detail::cost_class;
-using parmap::detail::decision;
+using parmap::detail::plan;
 using parmap::detail::exec_path;
+using parmap::detail::adaptive_run;
 using parmap::detail::gpu_failure_rule;
+using parmap::detail::gpu_run;
+using parmap::detail::route;
+using parmap::detail::serial_run;
+using parmap::detail::task_loop_run;
 using parmap::test::env_var;
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
@@ -39,19 +45,19 @@ class Plan : public ::testing::Test {
 
 TEST_F(Plan, HostPathsCarryNoGpuRule) {
   std::vector<float> x(1 << 16), y(1 << 16);
-  const decision big = parmap::detail::decide(square_f32(x.size(), x.data(), y.data()),
-                                              {.where = backend::cpu, .n_jobs = 2});
-  EXPECT_EQ(big.path, exec_path::parallel);
-  EXPECT_EQ(big.threads, 2);
-  EXPECT_EQ(big.on_gpu_failure, gpu_failure_rule::rethrow);
-  const decision small = parmap::detail::decide(square_f32(16, x.data(), y.data()), {.n_jobs = 2});
-  EXPECT_EQ(small.path, exec_path::serial);
+  const plan big = parmap::detail::decide(square_f32(x.size(), x.data(), y.data()),
+                                          {.where = backend::cpu, .n_jobs = 2});
+  EXPECT_EQ(big.path(), exec_path::parallel);
+  EXPECT_EQ(parmap::test::threads_of(big), 2);
+  EXPECT_EQ(parmap::test::gpu_part(big), nullptr);  // no GPU, so no GPU rule
+  const plan small = parmap::detail::decide(square_f32(16, x.data(), y.data()), {.n_jobs = 2});
+  EXPECT_EQ(small.path(), exec_path::serial);
   call_info plain = square_f32(100, x.data(), y.data());
   plain.kind = callable_kind::plain;
   plain.gpu_kernel = false;
   plain.cost = cost_class::unknown;
-  EXPECT_EQ(parmap::detail::decide(plain, {.n_jobs = 2}).path, exec_path::adaptive);
-  EXPECT_EQ(parmap::detail::decide(plain, {.n_jobs = 1}).path, exec_path::serial);
+  EXPECT_EQ(parmap::detail::decide(plain, {.n_jobs = 2}).path(), exec_path::adaptive);
+  EXPECT_EQ(parmap::detail::decide(plain, {.n_jobs = 1}).path(), exec_path::serial);
 }
 
 #if defined(PARMAP_TEST_SIM)
@@ -59,25 +65,28 @@ TEST_F(Plan, OnlyAutomaticGpuRunsOnHostDataFallBackToTheCpu) {
   parmap::test::sim_backend sim;
   const parmap::test::use_backend use(sim);
   std::vector<float> x(1 << 16), y(1 << 16);
-  const decision forced = parmap::detail::decide(square_f32(x.size(), x.data(), y.data()),
-                                                 {.where = backend::gpu});
-  EXPECT_EQ(forced.path, exec_path::gpu);
-  EXPECT_EQ(forced.on_gpu_failure, gpu_failure_rule::rethrow);
+  const plan forced = parmap::detail::decide(square_f32(x.size(), x.data(), y.data()),
+                                             {.where = backend::gpu});
+  EXPECT_EQ(forced.path(), exec_path::gpu);
+  EXPECT_EQ(std::get<gpu_run>(forced.run).on_failure, gpu_failure_rule::rethrow);
 
   const env_var min("PARMAP_GPU_MIN_ELEMENTS", "1");
-  const decision big = parmap::detail::decide(square_f32(x.size(), x.data(), y.data()), {.n_jobs = 2});
-  EXPECT_EQ(big.path, exec_path::gpu);
-  EXPECT_EQ(big.on_gpu_failure, gpu_failure_rule::run_on_cpu);
-  EXPECT_EQ(big.cpu_fallback, exec_path::parallel);
-  const decision small = parmap::detail::decide(square_f32(64, x.data(), y.data()), {.n_jobs = 2});
-  EXPECT_EQ(small.on_gpu_failure, gpu_failure_rule::run_on_cpu);
-  EXPECT_EQ(small.cpu_fallback, exec_path::serial);  // under the serial threshold
+  const plan big = parmap::detail::decide(square_f32(x.size(), x.data(), y.data()), {.n_jobs = 2});
+  EXPECT_EQ(big.path(), exec_path::gpu);
+  EXPECT_EQ(std::get<gpu_run>(big.run).on_failure, gpu_failure_rule::run_on_cpu);
+  EXPECT_EQ(std::get<gpu_run>(big.run).fallback_threads, 2);  // the OpenMP path
+  EXPECT_EQ(parmap::detail::cpu_fallback(std::get<gpu_run>(big.run)).index(),
+            static_cast<std::size_t>(exec_path::parallel));
+  const plan small = parmap::detail::decide(square_f32(64, x.data(), y.data()), {.n_jobs = 2});
+  EXPECT_EQ(std::get<gpu_run>(small.run).on_failure, gpu_failure_rule::run_on_cpu);
+  EXPECT_EQ(parmap::detail::cpu_fallback(std::get<gpu_run>(small.run)).index(),
+            static_cast<std::size_t>(exec_path::serial));  // under the serial threshold
 
   // Data in GPU memory: the CPU cannot read it, so the error reaches the caller.
   parmap::device_array<float> d(std::vector<float>(64, 1.0F));
-  const decision on_device = parmap::detail::decide(square_f32(64, d.data(), d.data()), {});
-  EXPECT_EQ(on_device.path, exec_path::gpu);
-  EXPECT_EQ(on_device.on_gpu_failure, gpu_failure_rule::rethrow);
+  const plan on_device = parmap::detail::decide(square_f32(64, d.data(), d.data()), {});
+  EXPECT_EQ(on_device.path(), exec_path::gpu);
+  EXPECT_EQ(std::get<gpu_run>(on_device.run).on_failure, gpu_failure_rule::rethrow);
 }
 
 // The fallback runs the plan's CPU path and says so in the report.
@@ -99,31 +108,53 @@ TEST_F(Plan, AFailedAutomaticGpuRunFinishesOnTheCpuPathOfThePlan) {
 #endif
 
 TEST(PlanAdaptive, TheRuleSettlesOnSerialOrATaskLoop) {
-  decision d;
-  d.threads = 2;
-  d.max_workers = 8;
-  d.explain = true;
+  const char* why = nullptr;
+  adaptive_run a;
+  a.threads = 2;
+  a.max_workers = 8;
   // 1 us each for 1000 elements: 1 ms, over the 50 us budget: a task loop.
-  parmap::detail::settle_adaptive(d, 1e-6, 1000);
-  EXPECT_EQ(d.path, exec_path::blocking);
-  EXPECT_EQ(d.threads, 2);
-  EXPECT_EQ(d.max_workers, 8);
-  EXPECT_TRUE(contains(d.reason, "task loop")) << d.reason;
+  const route loop = parmap::detail::settle_adaptive(a, 1e-6, 1000, &why);
+  ASSERT_TRUE(std::holds_alternative<task_loop_run>(loop));
+  EXPECT_EQ(std::get<task_loop_run>(loop).workers, 2);
+  EXPECT_EQ(std::get<task_loop_run>(loop).max_workers, 8);
+  EXPECT_TRUE(contains(why, "task loop")) << why;
   // 10 ns each for 1000 elements: 10 us, serial.
-  decision cheap;
+  adaptive_run cheap;
   cheap.threads = 2;
-  parmap::detail::settle_adaptive(cheap, 1e-8, 1000);
-  EXPECT_EQ(cheap.path, exec_path::serial);
+  EXPECT_TRUE(std::holds_alternative<serial_run>(parmap::detail::settle_adaptive(cheap, 1e-8, 1000, &why)));
   // One thread and one worker: serial however costly.
-  decision one;
-  parmap::detail::settle_adaptive(one, 1.0, 1000);
-  EXPECT_EQ(one.path, exec_path::serial);
+  const adaptive_run one;
+  EXPECT_TRUE(std::holds_alternative<serial_run>(parmap::detail::settle_adaptive(one, 1.0, 1000, &why)));
   // The budget is the plan's: a larger one keeps the costly case serial.
-  decision patient;
+  adaptive_run patient;
   patient.threads = 2;
-  patient.adaptive.serial_budget = 10.0;
-  parmap::detail::settle_adaptive(patient, 1e-6, 1000);
-  EXPECT_EQ(patient.path, exec_path::serial);
+  patient.rule.serial_budget = 10.0;
+  EXPECT_TRUE(std::holds_alternative<serial_run>(parmap::detail::settle_adaptive(patient, 1e-6, 1000, &why)));
+}
+
+// The report is describe(plan, outcome): what happened on the way is added to
+// the plan's reason, and the plan itself is never rewritten.
+TEST(PlanReport, TheReasonIsThePlansAndTheOutcomes) {
+  plan p;
+  p.run = gpu_run{};
+  p.reason = "n >= PARMAP_GPU_MIN_ELEMENTS=1";
+  parmap::detail::outcome o;
+  o.used = backend::gpu;
+  EXPECT_EQ(parmap::detail::describe(p, o), p.reason);
+  o.gpu_failure = "out of memory";
+  EXPECT_EQ(parmap::detail::describe(p, o), "GPU failed (out of memory); ran on the CPU instead");
+  o.cpu_from = 42;
+  EXPECT_EQ(parmap::detail::describe(p, o),
+            "GPU failed (out of memory) with elements below 42 done; the rest ran on the CPU");
+  o.split_failed = true;
+  EXPECT_EQ(parmap::detail::describe(p, o),
+            p.reason + "; GPU failed (out of memory): its share from element 42 ran on the CPU");
+  EXPECT_EQ(p.path(), exec_path::gpu);  // describing changed nothing
+  parmap::detail::outcome settled;
+  settled.settled = "small n, cheap callable: serial";
+  plan a;
+  a.reason = "not a device op; ";
+  EXPECT_EQ(parmap::detail::describe(a, settled), "not a device op; small n, cheap callable: serial");
 }
 
 // The call guard fills the report when the callable throws, as when it returns.

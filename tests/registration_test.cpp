@@ -167,20 +167,20 @@ TEST_F(Registration, TheRuleFollowsTheCalibration) {
     return parmap::detail::decide(parmap::test::float_op_call(v.size(), v.data(), v.data()),
                                   {.where = backend::gpu});
   };
-  EXPECT_TRUE(plan(big).register_host);     // 16 MiB moved, registered measured faster
-  EXPECT_FALSE(plan(small).register_host);  // 512 KiB: below the pipeline's size
+  EXPECT_TRUE(parmap::test::gpu_part(plan(big))->register_host);     // 16 MiB moved, registered measured faster
+  EXPECT_FALSE(parmap::test::gpu_part(plan(small))->register_host);  // 512 KiB: below the pipeline's size
   c.pipeline_registered_bandwidth = 5e9;
   parmap::detail::install_calibration(c);
-  EXPECT_FALSE(plan(big).register_host);  // registering measured slower
+  EXPECT_FALSE(parmap::test::gpu_part(plan(big))->register_host);  // registering measured slower
   {
     const env_var on("PARMAP_HOST_REGISTER", "on");
-    EXPECT_TRUE(plan(small).register_host);
+    EXPECT_TRUE(parmap::test::gpu_part(plan(small))->register_host);
   }
   c.pipeline_registered_bandwidth = 20e9;
   parmap::detail::install_calibration(c);
   {
     const env_var off("PARMAP_HOST_REGISTER", "off");
-    EXPECT_FALSE(plan(big).register_host);
+    EXPECT_FALSE(parmap::test::gpu_part(plan(big))->register_host);
   }
 }
 

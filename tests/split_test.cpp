@@ -31,6 +31,11 @@ using parmap::detail::cost_class;
 using parmap::detail::estimate_split;
 using parmap::test::env_var;
 
+// A map of n elements of `bytes` bytes in and out, on 4 threads, for the model.
+parmap::detail::call_shape shape(std::size_t n, std::size_t bytes, cost_class cost) {
+  return {.n = n, .in_elem_bytes = bytes, .out_elem_bytes = bytes, .cost = cost, .threads = 4};
+}
+
 calibration rates(double cpu_gbs, double gpu_gbs, double launch = 0) {
   calibration c;
   c.key = "synthetic";
@@ -52,13 +57,13 @@ calibration rates(double cpu_gbs, double gpu_gbs, double launch = 0) {
 TEST(SplitArithmetic, SharesMakeBothSidesFinishTogether) {
   const std::size_t n = std::size_t{1} << 24;
   // Equal rates, no fixed cost: half each.
-  const auto half = estimate_split(rates(10, 10), n, 4, 4, cost_class::memory, 4);
+  const auto half = estimate_split(rates(10, 10), shape(n, 4, cost_class::memory));
   EXPECT_EQ(half.cpu_elements, n / 2);
   EXPECT_NEAR(half.seconds, static_cast<double>(n / 2) * 8 / 10e9, 1e-9);
   // A GPU three times as fast takes three quarters; its fixed cost moves a little back to the CPU.
-  const auto quarter = estimate_split(rates(10, 30), n, 4, 4, cost_class::memory, 4);
+  const auto quarter = estimate_split(rates(10, 30), shape(n, 4, cost_class::memory));
   EXPECT_NEAR(static_cast<double>(quarter.cpu_elements), n / 4.0, 64);
-  const auto launch = estimate_split(rates(10, 30, 1e-3), n, 4, 4, cost_class::memory, 4);
+  const auto launch = estimate_split(rates(10, 30, 1e-3), shape(n, 4, cost_class::memory));
   EXPECT_GT(launch.cpu_elements, quarter.cpu_elements);
   const double cpu_time = static_cast<double>(launch.cpu_elements) * 8 / 10e9;
   const double gpu_time = 1e-3 + static_cast<double>(n - launch.cpu_elements) * 8 / 30e9;
@@ -66,7 +71,7 @@ TEST(SplitArithmetic, SharesMakeBothSidesFinishTogether) {
   EXPECT_EQ(launch.cpu_elements % 64, 0U);
   // A transcendental op costs the CPU more per element (8 ns over its 3 split
   // threads, against 1 ps on the GPU): the GPU takes more.
-  const auto heavy = estimate_split(rates(10, 10), n, 8, 8, cost_class::transcendental, 4);
+  const auto heavy = estimate_split(rates(10, 10), shape(n, 8, cost_class::transcendental));
   const double a_cpu = 16 / 10e9 + 8e-9 / 3;
   const double a_gpu = 16 / 10e9 + 1e-12;
   EXPECT_NEAR(static_cast<double>(heavy.cpu_elements), n * a_gpu / (a_cpu + a_gpu), 64);
@@ -77,18 +82,18 @@ TEST(SplitArithmetic, EdgesGoToOneSide) {
   // No split figures (not measured, or no GPU): never.
   calibration none = rates(10, 10);
   none.split_cpu_bandwidth = 0;
-  const auto never = estimate_split(none, 1 << 20, 4, 4, cost_class::memory, 4);
+  const auto never = estimate_split(none, shape(1 << 20, 4, cost_class::memory));
   EXPECT_FALSE(std::isfinite(never.seconds));
   // The GPU's fixed cost outweighs a small map: all on the CPU.
-  const auto small = estimate_split(rates(10, 100, 1e-3), 1000, 4, 4, cost_class::memory, 4);
+  const auto small = estimate_split(rates(10, 100, 1e-3), shape(1000, 4, cost_class::memory));
   EXPECT_EQ(small.cpu_elements, 1000U);
   // Fewer than 64 elements: all on one side.
-  const auto tiny = estimate_split(rates(10, 10), 50, 4, 4, cost_class::memory, 4);
+  const auto tiny = estimate_split(rates(10, 10), shape(50, 4, cost_class::memory));
   EXPECT_TRUE(tiny.cpu_elements == 0 || tiny.cpu_elements == 50) << tiny.cpu_elements;
   // A far faster GPU: everything on it.
-  const auto gpu = estimate_split(rates(0.001, 1000), 1 << 20, 4, 4, cost_class::memory, 4);
+  const auto gpu = estimate_split(rates(0.001, 1000), shape(1 << 20, 4, cost_class::memory));
   EXPECT_EQ(gpu.cpu_elements, 0U);
-  EXPECT_EQ(estimate_split(rates(10, 10), 0, 4, 4, cost_class::memory, 4).cpu_elements, 0U);
+  EXPECT_EQ(estimate_split(rates(10, 10), shape(0, 4, cost_class::memory)).cpu_elements, 0U);
 }
 
 TEST(SplitArithmetic, ThreadsAreShared) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bindings.hpp"
+#include "parmap/config.hpp"
 #include "parmap/detail/dispatch.hpp"
 #include "parmap/device.hpp"
 #include "parmap/options.hpp"
@@ -92,7 +93,7 @@ NB_MODULE(_core, m) {
           "__init__",
           [](py_scope* s, nb::handle where, int n_jobs) {
             const parmap::backend b = parse_backend(where);
-            detail::validate_n_jobs(n_jobs, "n_jobs");  // std::invalid_argument: ValueError
+            parmap::detail::validate_n_jobs(n_jobs, "n_jobs");  // std::invalid_argument: ValueError
             new (s) py_scope{b, n_jobs, std::nullopt};
           },
           nb::arg("backend") = "auto", nb::arg("n_jobs") = -1)

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "parmap/detail/calibration.hpp"
 #include "parmap/detail/dispatch.hpp"
@@ -234,6 +235,20 @@ struct default_settings {
   env_var verbose{"PARMAP_VERBOSE", nullptr};
 };
 
+
+// What a plan's route holds, for tests: the CPU threads it starts with (1 for
+// serial), and its GPU part (nullptr for the CPU routes).
+inline int threads_of(const detail::plan& p) {
+  if (const auto* o = std::get_if<detail::openmp_run>(&p.run)) return o->threads;
+  if (const auto* t = std::get_if<detail::task_loop_run>(&p.run)) return t->workers;
+  if (const auto* a = std::get_if<detail::adaptive_run>(&p.run)) return a->threads;
+  return 1;
+}
+inline const detail::gpu_run* gpu_part(const detail::plan& p) {
+  if (const auto* g = std::get_if<detail::gpu_run>(&p.run)) return g;
+  if (const auto* s = std::get_if<detail::split_run>(&p.run)) return &s->gpu;
+  return nullptr;
+}
 // The dispatcher's description of a built-in op (GPU kernel, `cost`) over n
 // floats from in to out, as map() makes it: for tests of decide() itself.
 detail::call_info float_op_call(std::size_t n, const float* in, const float* out,

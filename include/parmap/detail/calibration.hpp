@@ -1,95 +1,25 @@
-// The automatic mode's cost model, calibrated once per machine: measured CPU
-// and GPU figures, cached on disk (host/calibration.cpp), and the estimate of
-// one call's time on each path. Functions without state: the process's
-// calibration is owned by gpu_state.hpp.
+// Measuring the machine for the cost model (host/calibration.cpp): the CPU's
+// bandwidth, thread counts and libm cost; the GPU's copy and transform
+// bandwidth, transcendental cost and fixed cost per call; a split's rates.
+// The process's calibration has one owner, gpu_state.hpp.
 #pragma once
 
-#include <cstddef>
-#include <optional>
 #include <string>
 
+#include "calibration_cache.hpp"
+#include "cost_model.hpp"
 #include "device_backend.hpp"
-#include "op_code.hpp"
 
 namespace parmap::detail {
 
-// Sizes at which the calibration measures the CPU's best thread count for a
-// memory-bound map: bucket k holds n in [2^(15+k), 2^(16+k)); from 2^21 up all
-// threads are used (more cores, more memory bandwidth).
-inline constexpr int cpu_thread_buckets = 6;
-
-struct calibration {
-  std::string key;                  // CPU model, cores and GPU description: the machine
-  std::string source;               // "measured", "cache <path>" or "test"
-  int cpu_threads = 1;              // threads the CPU figures were measured with
-  double cpu_bandwidth = 0;         // bytes/s read + written by square (f32) on cpu_threads
-  double cpu_transcendental = 0;    // s per element of exp (f64) on one thread
-  // Threads that mapped square (f32) fastest at each bucket's size, at most
-  // cpu_threads (0: not measured: all threads).
-  int cpu_threads_by_size[cpu_thread_buckets] = {};
-  double h2d_bandwidth = 0;         // bytes/s, host (pageable) to GPU, as a map copies
-  double d2h_bandwidth = 0;         // bytes/s, GPU to host
-  double gpu_bandwidth = 0;         // bytes/s read + written by square (f32) on GPU data
-  double gpu_transcendental = 0;    // s per element of exp (f64) on the GPU
-  double gpu_launch = 0;            // s: a one-element GPU map of host data (staging copies, launch, sync)
-  double pipeline_bandwidth = 0;    // bytes/s (in + out) of square (f32) on host data through
-                                    // the overlapped pipeline (maps of pipeline_min_bytes or more)
-  double pipeline_registered_bandwidth = 0;  // the same with the caller's memory registered for the
-                                    // job (register, DMA, unregister; 0: cannot register)
-  // A split map (split.hpp) of square (f32) on host data, each side's rate
-  // while the other runs (0: not measured, automatic mode never splits):
-  double split_cpu_bandwidth = 0;   // bytes/s of the CPU share on threads_for_split(cpu_threads).cpu
-  double split_gpu_bandwidth = 0;   // bytes/s of the GPU share, its copies on the .copy threads
-  double split_launch = 0;          // s: a split of one element each (the GPU's thread started and
-                                    // joined, its fixed cost)
-};
-
-// The threads automatic mode runs a memory-bound map of n elements on when
-// `threads` are available: the calibrated best for n's size, else `threads`.
-int cpu_threads_for(const calibration& c, std::size_t n, int threads) noexcept;
-
-// Whether registering the caller's memory beats staging it, for a host-data
-// job moving bytes_moved (in + out): measured so, and large enough to run at
-// the pipeline's rate.
-bool registration_pays(const calibration& c, std::size_t bytes_moved) noexcept;
-
-// Estimated seconds of one call on each path.
-struct estimate {
-  double cpu = 0;
-  double gpu = 0;
-};
-estimate estimate_call(const calibration& c, std::size_t n, std::size_t in_elem_bytes,
-                       std::size_t out_elem_bytes, cost_class cost, int threads, bool in_on_gpu,
-                       bool out_on_gpu) noexcept;
-
-// A split of n elements: the CPU takes [0, cpu_elements), the GPU the rest,
-// so that both are estimated to finish together at `seconds`, from the rates
-// measured while both ran. cpu_elements is a multiple of 64 (or n); 0 or n
-// when one side alone is faster. seconds is infinite without split figures.
-struct split_estimate {
-  std::size_t cpu_elements = 0;
-  double seconds = 0;
-};
-split_estimate estimate_split(const calibration& c, std::size_t n, std::size_t in_elem_bytes,
-                              std::size_t out_elem_bytes, cost_class cost, int threads) noexcept;
-
 // The machine's key for `b` (the backend in use).
 std::string calibration_key(device_backend& b);
-// $XDG_CACHE_HOME/parmap (else $HOME/.cache/parmap) / calibration-<hash of key>.json,
-// or "" when neither variable is set.
-std::string calibration_path(const std::string& key);
 // Measures every figure now (about 0.1 - 0.5 s; the GPU ones need b's GPU).
 calibration measure_calibration(device_backend& b, int threads);
-// Writes c to calibration_path(c.key) (atomically); false when it could not.
-bool save_calibration(const calibration& c);
-// The cached calibration for `key`; nullopt when there is none, it is another
-// machine's, or the file is damaged.
-std::optional<calibration> load_calibration(const std::string& key);
 
 // The cached calibration of b's machine, else one measured now and cached
 // (not cached when measured inside a parallel region: its CPU figure would be
-// one thread's). Throws gpu_error when measuring the GPU fails. The one the
-// process keeps has one owner, gpu_state.hpp (current_calibration).
+// one thread's). Throws gpu_error when measuring the GPU fails.
 calibration load_or_measure_calibration(device_backend& b, int threads);
 
 }  // namespace parmap::detail

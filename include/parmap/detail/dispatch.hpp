@@ -1,10 +1,13 @@
-// The dispatcher's non-template core (host/dispatch.cpp): map() describes the
-// call, decide() returns the complete plan, the executor (execute.hpp) runs
-// it, and a call_guard fills the report and logs when the call ends.
+// The dispatcher (host/dispatch.cpp): map() describes the call (call_info),
+// gather() reads what the decision depends on (inputs), a pure choose() returns
+// the plan, the executor (host/execute.cpp) runs it and returns an outcome,
+// and describe(plan, outcome) is the report's reason.
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <variant>
 
 #include "../options.hpp"
 #include "clock.hpp"
@@ -13,10 +16,9 @@
 
 namespace parmap::detail {
 
+struct calibration;
+
 enum class callable_kind : unsigned char { plain, blocking, device };
-// split: the CPU maps [0, split_at) on split_cpu_threads while the GPU
-// pipeline maps the rest (split.hpp).
-enum class exec_path : unsigned char { serial, parallel, adaptive, blocking, gpu, split };
 
 struct call_info {
   std::size_t n = 0;
@@ -34,39 +36,117 @@ struct call_info {
 // before writing the caller's output.
 enum class gpu_failure_rule : unsigned char {
   rethrow,     // forced GPU, or data in GPU memory: the error reaches the caller
-  run_on_cpu,  // automatic on host data: the CPU runs the call (cpu_fallback)
+  run_on_cpu,  // automatic on host data: the CPU maps what the GPU did not
 };
 
 // exec_path::adaptive (a callable of unknown cost on a small input): how many
-// elements the executor times serially before the plan settles on serial or a
-// task loop (settle_adaptive).
+// elements the executor times serially before settle_adaptive picks serial or
+// a task loop for the rest.
 struct adaptive_rule {
   double serial_budget = 50e-6;   // s the rest may cost serially (a task loop costs tens of us)
   double expensive = 100e-6;      // a first element slower than this stops the timing
   std::size_t timed_limit = 33;   // elements timed at most, in batches of 1, 2, 4, ...
 };
 
-// The plan for one call: everything the executor needs, decided in one place.
-struct decision {
-  backend used = backend::cpu;
-  exec_path path = exec_path::serial;
-  bool forced = false;
-  bool verbose = false;  // PARMAP_VERBOSE=1
-  bool explain = false;  // reason wanted (a report or verbose): built only then
-  bool progress = false;        // draw a progress bar (options.progress, PARMAP_PROGRESS)
-  bool progress_forced = false;  // even when stderr is not a terminal (PARMAP_PROGRESS=force)
-  int threads = 1;       // OpenMP threads, or workers a task loop starts with
-  int max_workers = 1;   // most workers a task loop may grow to
+// ---- The plan: one alternative per path, each with only its own fields ----
+
+struct serial_run {};
+struct openmp_run {
+  int threads = 2;
+};
+struct adaptive_run {
+  adaptive_rule rule;
+  int threads = 1;      // cores a task loop would start with
+  int max_workers = 1;  // most workers it may grow to
+};
+struct task_loop_run {
+  int workers = 1;      // to begin with
+  int max_workers = 1;  // most ever (more while they wait)
+};
+struct gpu_run {
   memory_kind in_kind = memory_kind::host;
   memory_kind out_kind = memory_kind::host;
-  gpu_failure_rule on_gpu_failure = gpu_failure_rule::rethrow;
-  exec_path cpu_fallback = exec_path::parallel;  // the CPU path after a GPU failure
-  adaptive_rule adaptive;
-  std::size_t split_at = 0;    // exec_path::split: elements the CPU takes, from the start
-  int split_cpu_threads = 1;   // the CPU share's OpenMP threads
-  int split_copy_threads = 1;  // the GPU share's staging-copy threads
-  bool register_host = false;  // GPU on host data: register the caller's memory (pipeline.hpp)
-  std::string reason;  // empty unless explain
+  bool register_host = false;  // register the caller's host memory (pipeline.hpp)
+  gpu_failure_rule on_failure = gpu_failure_rule::rethrow;
+  int fallback_threads = 1;    // run_on_cpu: OpenMP threads of the CPU path (1: serial)
+};
+// The CPU maps [0, cpu_elements) on cpu_threads while the GPU pipeline maps
+// the rest, its staging copies on copy_threads (split.hpp).
+struct split_run {
+  gpu_run gpu;
+  std::size_t cpu_elements = 0;
+  int cpu_threads = 1;
+  int copy_threads = 1;
+};
+using route = std::variant<serial_run, openmp_run, adaptive_run, task_loop_run, gpu_run, split_run>;
+// The route's alternative, by name (in the variant's order).
+enum class exec_path : unsigned char { serial, parallel, adaptive, blocking, gpu, split };
+
+// Settings every call reads first, in DESIGN.md's order.
+struct split_setting {  // PARMAP_SPLIT
+  enum class mode : unsigned char {
+    model,   // when the calibrated model says it pays (the default, "auto")
+    off,     // never
+    always,  // whenever the model is asked (a GPU, host data, not too small), at its shares ("on")
+    fixed,   // always, the CPU taking cpu_share of the elements (tests, measurements)
+  };
+  mode how = mode::model;
+  double cpu_share = 0;
+};
+struct settings {
+  backend where = backend::automatic;
+  std::string source;  // who chose it: "options.where", "scoped_backend" or "PARMAP_BACKEND=..."
+  int n_jobs = -1;     // options, else the innermost scoped_backend
+  std::size_t blocking_cap = 1;                 // calls in flight for callables that wait
+  std::optional<std::size_t> gpu_min_elements;  // PARMAP_GPU_MIN_ELEMENTS
+  split_setting split;                          // PARMAP_SPLIT
+  std::optional<bool> register_host;            // PARMAP_HOST_REGISTER (auto: nullopt)
+  bool verbose = false;          // PARMAP_VERBOSE=1
+  bool explain = false;          // a reason is wanted (a report or verbose): built only then
+  bool progress = false;         // options.progress or PARMAP_PROGRESS
+  bool progress_forced = false;  // PARMAP_PROGRESS=force: even when stderr is not a terminal
+};
+
+// Everything choose() decides from, read once by gather().
+struct inputs {
+  settings set;
+  int cores = 1;        // all_cores()
+  bool nested = false;  // called from inside a parmap worker
+  memory_kind in_kind = memory_kind::host;
+  memory_kind out_kind = memory_kind::host;
+  bool gpu_asked = false;  // the probe ran for this call (only for work that can use a GPU)
+  bool gpu_usable = false;
+  std::string gpu_description;
+  const calibration* model = nullptr;   // for the cost model, when the decision needs it
+  bool model_made_now = false;          // gather() loaded or measured it for this call
+  std::string model_error;              // measuring it failed (a gpu_error's text)
+  const calibration* cached = nullptr;  // the one kept, if any (never measured for this)
+};
+
+// The plan for one call, decided in one place and never rewritten while it runs.
+struct plan {
+  route run;
+  bool forced = false;
+  bool verbose = false;
+  bool explain = false;
+  bool progress = false;
+  bool progress_forced = false;
+  std::string reason;  // why; empty unless explain
+
+  [[nodiscard]] exec_path path() const noexcept { return static_cast<exec_path>(run.index()); }
+  [[nodiscard]] backend used() const noexcept {
+    return path() == exec_path::gpu || path() == exec_path::split ? backend::gpu : backend::cpu;
+  }
+};
+
+// What one call did: what produced the results in the end, and what happened
+// on the way (a GPU failure the CPU took over from, an adaptive run settled).
+struct outcome {
+  backend used = backend::cpu;
+  std::string gpu_failure;   // what failed (empty: nothing did)
+  std::size_t cpu_from = 0;  // after a GPU failure: the CPU mapped from this element on
+  bool split_failed = false; // the failure was the GPU share of a split
+  const char* settled = nullptr;  // adaptive: what the timing settled on
 };
 
 // The one n_jobs rule, for C++ and Python alike: -1 (all cores) or >= 1, else
@@ -78,9 +158,19 @@ void check_arguments(std::size_t in_n, std::size_t out_n, int n_jobs);
 void check_no_partial_overlap(const void* in, std::size_t in_bytes, const void* out,
                               std::size_t out_bytes, bool same_element_size);
 
-// Throws config_error for a bad PARMAP_* value and backend_unavailable when a
-// forced GPU cannot run the call.
-decision decide(const call_info& call, const options& opt);
+// Reads the settings, the data's location and the machine once: the probe
+// only for work that can use a GPU, the calibration only for an automatic
+// decision that needs the cost model (the first one measures it, or loads it
+// from the cache, here and visibly: the plan's reason says so). Throws
+// config_error for a bad PARMAP_* value.
+inputs gather(const call_info& call, const options& opt);
+
+// The plan, as DESIGN.md's ordered rules, from nothing but its arguments.
+// Throws backend_unavailable when a forced backend cannot run the call.
+plan choose(const call_info& call, const inputs& in);
+
+// choose(call, gather(call, opt)).
+plan decide(const call_info& call, const options& opt);
 
 // The threads n_jobs = -1 ("all cores") means: OpenMP's count, which honours
 // OMP_NUM_THREADS (the hardware's without OpenMP). For C++ and Python alike.
@@ -97,41 +187,45 @@ struct worker_limits {
   bool serialised = false;  // the callables compute one at a time (a shared lock)
 };
 
-// Which loop runs n tasks (parallel(), Python callables): workers to start
-// with and the cap. Throws backend_unavailable when the GPU is forced.
-worker_limits plan_tasks(std::size_t n, bool all_blocking, const options& opt, decision& d);
+// The plan of n tasks (parallel(), Python callables): a task loop. Throws
+// backend_unavailable when the GPU is forced, std::invalid_argument for a bad
+// n_jobs.
+plan plan_tasks(std::size_t n, bool all_blocking, const options& opt);
+
+// adaptive_run, applied to what the executor timed: `per_element` seconds for
+// each of the `remaining` elements. A task loop (that grows while its workers
+// wait) when the rest would cost more than the rule's serial budget, else
+// serial; `why` says which.
+route settle_adaptive(const adaptive_run& a, double per_element, std::size_t remaining, const char** why);
+
+// The CPU route that maps what a failed automatic GPU run left.
+route cpu_fallback(const gpu_run& g);
+
+// The report's reason: the plan's, and what the outcome adds.
+std::string describe(const plan& p, const outcome& o);
 
 // After the call: fills opt.out_report and logs under PARMAP_VERBOSE=1.
 // Never throws (a report that cannot be filled is left as it was).
-void finish(const decision& d, const call_info& call, double seconds, const options& opt) noexcept;
+void finish(const plan& p, const outcome& o, const call_info& call, double seconds, const options& opt) noexcept;
 
 // Fills the report and logs when the call ends, normally or by an exception.
 // The call is timed only when someone reads the time (a report or
 // PARMAP_VERBOSE): two clock reads are a fifth of a small map's cost.
 class call_guard {
  public:
-  call_guard(const decision& d, const call_info& call, const options& opt) noexcept
-      : d_(d), call_(call), opt_(opt), t0_(d.explain ? now_seconds() : 0.0) {}
-  ~call_guard() { finish(d_, call_, d_.explain ? now_seconds() - t0_ : 0.0, opt_); }
+  call_guard(const plan& p, const outcome& o, const call_info& call, const options& opt) noexcept
+      : p_(p), o_(o), call_(call), opt_(opt), t0_(p.explain ? now_seconds() : 0.0) {}
+  ~call_guard() { finish(p_, o_, call_, p_.explain ? now_seconds() - t0_ : 0.0, opt_); }
   call_guard(const call_guard&) = delete;
   call_guard& operator=(const call_guard&) = delete;
 
  private:
-  const decision& d_;
+  const plan& p_;
+  const outcome& o_;
   const call_info& call_;
   const options& opt_;
   double t0_;
 };
-
-// The plan's gpu_failure_rule::run_on_cpu after the GPU failed with its
-// results in place up to element `from` (of the whole call): switches d to
-// d.cpu_fallback, which maps [from, n), and says so in the reason.
-void fall_back_to_cpu(decision& d, const char* what_failed, std::size_t from);
-
-// The plan's adaptive_rule, applied to what the executor timed: `per_element`
-// seconds for each of the `remaining` elements. Sets d.path to serial or
-// blocking (a task loop that grows while its workers wait) and d's reason.
-void settle_adaptive(decision& d, double per_element, std::size_t remaining);
 
 // Automatic mode never sends host data to the GPU when the map moves fewer
 // bytes (in + out) than this, nor a transcendental op of fewer than
