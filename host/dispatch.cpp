@@ -66,19 +66,13 @@ std::size_t serial_threshold(cost_class c) noexcept {
   return 0;
 }
 
-void validate_n_jobs(int n_jobs, const char* name) {
-  if (n_jobs == 0 || n_jobs < -1) {
-    throw std::invalid_argument(std::string(name) + " must be -1 (all cores) or >= 1, got " +
-                                std::to_string(n_jobs));
-  }
+void throw_bad_n_jobs(int n_jobs, const char* name) {
+  throw std::invalid_argument(std::string(name) + " must be -1 (all cores) or >= 1, got " + std::to_string(n_jobs));
 }
 
-void check_arguments(std::size_t in_n, std::size_t out_n, int n_jobs) {
-  validate_n_jobs(n_jobs, "parmap: options.n_jobs");
-  if (out_n < in_n) {
-    throw std::invalid_argument("parmap: output span too short: out has " + std::to_string(out_n) +
-                                " elements, in has " + std::to_string(in_n));
-  }
+void throw_short_output(std::size_t in_n, std::size_t out_n) {
+  throw std::invalid_argument("parmap: output span too short: out has " + std::to_string(out_n) +
+                              " elements, in has " + std::to_string(in_n));
 }
 
 void check_no_partial_overlap(const void* in, std::size_t in_bytes, const void* out,
@@ -104,10 +98,11 @@ void note(plan& p, const Parts&... parts) {
 
 // DESIGN.md's rule 1: the backend and who chose it, n_jobs, the flags for
 // reports and progress, and the cap on calls in flight for callables that wait.
-settings settle(const options& opt) {
+// Fills s in place (a settings returned by value and copied whole would be
+// read back before its bytes are written: a store-forwarding stall per call).
+void settle(const options& opt, settings& s) {
   const environment& env = current_environment();
   const scope_setting scope = current_scope();
-  settings s;
   s.verbose = env.verbose;
   s.explain = env.verbose || opt.out_report != nullptr;
   s.progress = opt.progress || env.progress > 0;
@@ -120,14 +115,13 @@ settings settle(const options& opt) {
     s.source = "scoped_backend";
   } else if (env.where) {
     s.where = *env.where;
-    s.source = std::string("PARMAP_BACKEND=") + to_string(s.where);
+    s.source = s.where == backend::gpu ? "PARMAP_BACKEND=gpu" : "PARMAP_BACKEND=cpu";
   }
   s.n_jobs = opt.n_jobs != -1 ? opt.n_jobs : scope.n_jobs;
   s.blocking_cap = s.n_jobs > 0 ? static_cast<std::size_t>(s.n_jobs) : max_blocking();
   s.gpu_min_elements = env.gpu_min_elements;
   s.split = env.split;
   s.register_host = env.register_host;
-  return s;
 }
 
 plan plan_of(const settings& s) {
@@ -158,7 +152,7 @@ bool may_use_gpu(const call_info& call, const inputs& in) noexcept {
   if (call.kind != callable_kind::device || !call.gpu_kernel) return false;
   if (in.set.where == backend::gpu) return true;  // an error without a GPU, even for no elements
   if (in.set.where == backend::cpu || in.nested || call.n == 0) return false;
-  return fixed_split(call, in) || in.set.gpu_min_elements.has_value() || !gpu_never_pays(call);
+  return fixed_split(call, in) || in.set.gpu_min_elements.has_value() || !in.never_pays;
 }
 
 // Whether the decision needs the cost model: automatic, a usable GPU, host
@@ -166,16 +160,17 @@ bool may_use_gpu(const call_info& call, const inputs& in) noexcept {
 bool needs_model(const call_info& call, const inputs& in) noexcept {
   const bool on_device = in.in_kind == memory_kind::device || in.out_kind == memory_kind::device;
   return automatic_device_op(call, in) && in.gpu_usable && !on_device && !in.set.gpu_min_elements &&
-         !fixed_split(call, in) && !gpu_never_pays(call);
+         !fixed_split(call, in) && !in.never_pays;
 }
 
 }  // namespace
 
 inputs gather(const call_info& call, const options& opt) {
   inputs in;
-  in.set = settle(opt);
+  settle(opt, in.set);
   in.cores = all_cores();
   in.nested = nested_depth() > 0;
+  in.never_pays = gpu_never_pays(call);
   // CUDA starts only for work that can use it: pointers are asked about only
   // once the driver is in the process (before that, no GPU memory can exist),
   // and the probe runs only for work that could run on a GPU.
@@ -185,10 +180,7 @@ inputs gather(const call_info& call, const options& opt) {
     const probe_result& probed = dev.probe();
     in.gpu_asked = true;
     in.gpu_usable = probed.available;
-    // The reason names it (only when someone reads the reason, or the error does).
-    if (!probed.available && (in.set.explain || in.set.where == backend::gpu)) {
-      in.gpu_description = probed.description;
-    }
+    in.gpu_description = probed.description.c_str();
   }
   if (started && in.gpu_usable) {
     in.in_kind = dev.locate(call.in);
@@ -214,17 +206,11 @@ namespace {
 // The CPU path for host data: serial for one thread or a small map of a known
 // cost, timed serially first (adaptive) for a small map of unknown cost, else
 // OpenMP on `threads`.
-route host_route(const call_info& call, const inputs& in, int threads) {
+exec_path host_path(const call_info& call, int threads) noexcept {
   const bool small = call.n < serial_threshold(call.cost);
-  if (threads <= 1) return serial_run{};
-  if (small && call.cost == cost_class::unknown) {
-    adaptive_run a;
-    a.threads = threads;
-    a.max_workers = static_cast<int>(std::max<std::size_t>(1, std::min(call.n, in.set.blocking_cap)));
-    return a;
-  }
-  if (small) return serial_run{};
-  return openmp_run{threads};
+  if (threads <= 1) return exec_path::serial;
+  if (small && call.cost == cost_class::unknown) return exec_path::adaptive;
+  return small ? exec_path::serial : exec_path::parallel;
 }
 
 // Host data on the GPU: register the caller's memory when PARMAP_HOST_REGISTER
@@ -242,8 +228,8 @@ bool register_caller_memory(const call_info& call, const inputs& in, const gpu_r
 gpu_run automatic_gpu(const call_info& call, const inputs& in) {
   gpu_run g;
   g.on_failure = gpu_failure_rule::run_on_cpu;
-  const route cpu = host_route(call, in, threads_of(in));
-  g.fallback_threads = std::holds_alternative<openmp_run>(cpu) ? std::get<openmp_run>(cpu).threads : 1;
+  const int threads = threads_of(in);
+  g.fallback_threads = host_path(call, threads) == exec_path::parallel ? threads : 1;
   g.register_host = register_caller_memory(call, in, g);
   return g;
 }
@@ -268,9 +254,9 @@ void choose_split(plan& p, const call_info& call, const inputs& in, std::size_t 
 // Rule 2 and data in GPU memory: the GPU or an error, never a silent CPU run.
 // True when it decided.
 bool choose_forced_or_on_device(plan& p, const call_info& call, const inputs& in) {
-  const std::string& source = in.set.source;
+  const char* source = in.set.source;
   if (in.set.where == backend::gpu) {
-    const std::string head = "parmap: backend gpu forced by " + source + ", but ";
+    const std::string head = std::string("parmap: backend gpu forced by ") + source + ", but ";
     if (call.kind != callable_kind::device) {
       throw backend_unavailable(head + "the callable has no GPU implementation (not a device op; "
                                        "use parmap::ops or parmap::device)");
@@ -293,7 +279,8 @@ bool choose_forced_or_on_device(plan& p, const call_info& call, const inputs& in
   }
   if (in.in_kind == memory_kind::device || in.out_kind == memory_kind::device) {
     if (in.set.where == backend::cpu) {
-      throw backend_unavailable("parmap: backend cpu forced by " + source + ", but the data is in GPU memory");
+      throw backend_unavailable(std::string("parmap: backend cpu forced by ") + source +
+                                ", but the data is in GPU memory");
     }
     if (!call.gpu_kernel) {
       throw backend_unavailable(std::string("parmap: the data is in GPU memory, but ") + call.what +
@@ -320,7 +307,7 @@ bool choose_gpu_for_device_op(plan& p, const call_info& call, const inputs& in) 
     note(p, " (PARMAP_SPLIT=", std::to_string(set.split.cpu_share), ")");
     return true;
   }
-  if (!set.gpu_min_elements && gpu_never_pays(call)) {
+  if (!set.gpu_min_elements && in.never_pays) {
     note(p, "too small for the GPU; ");
     return false;
   }
@@ -397,35 +384,47 @@ plan choose(const call_info& call, const inputs& in) {
     return p;
   }
   if (automatic_device_op(call, in)) {
-    if (choose_gpu_for_device_op(p, call, in)) return p;
+    if (!fixed_split(call, in) && !in.set.gpu_min_elements && in.never_pays) {
+      note(p, "too small for the GPU; ");  // the common small map: no call further
+    } else if (choose_gpu_for_device_op(p, call, in)) {
+      return p;
+    }
   } else if (!p.forced && call.kind != callable_kind::device) {
     note(p, "not a device op; ");
   }
 
   int threads = threads_of(in);
-  p.run = host_route(call, in, threads);
-  if (p.path() == exec_path::parallel && !p.forced && in.set.n_jobs == -1 && call.cost == cost_class::memory &&
+  exec_path path = host_path(call, threads);
+  if (path == exec_path::parallel && !p.forced && in.set.n_jobs == -1 && call.cost == cost_class::memory &&
       in.cached != nullptr) {
     // The calibration's best thread count for this size, when there is one
     // (made for a GPU machine's automatic mode; never measured for this).
     threads = cpu_threads_for(*in.cached, call.n, threads);
     if (threads <= 1) {
-      p.run = serial_run{};
+      p.run.emplace<serial_run>();
       note(p, "calibrated: serial at this size");
       return p;
     }
-    p.run = openmp_run{threads};
   }
-  switch (p.path()) {
-    case exec_path::serial:
+  switch (path) {
+    case exec_path::parallel:
+      p.run.emplace<openmp_run>().threads = threads;
+      note(p, "OpenMP, ", std::to_string(threads), " threads");
+      break;
+    case exec_path::adaptive: {  // the outcome says what the timing settled on
+      auto& a = p.run.emplace<adaptive_run>();
+      a.threads = threads;
+      a.max_workers = max_workers;
+      break;
+    }
+    default:
+      p.run.emplace<serial_run>();
       if (threads <= 1) {
         note(p, "n_jobs = 1: serial");
       } else {
         note(p, "n < serial threshold ", std::to_string(serial_threshold(call.cost)));
       }
       break;
-    case exec_path::parallel: note(p, "OpenMP, ", std::to_string(threads), " threads"); break;
-    default: break;  // adaptive: the outcome says what the timing settled on
   }
   return p;
 }
@@ -449,9 +448,10 @@ route cpu_fallback(const gpu_run& g) {
 
 plan plan_tasks(std::size_t n, bool all_blocking, const options& opt) {
   check_arguments(0, 0, opt.n_jobs);
-  const settings set = settle(opt);
+  settings set;
+  settle(opt, set);
   if (set.where == backend::gpu) {
-    throw backend_unavailable("parmap::parallel: backend gpu forced by " + set.source +
+    throw backend_unavailable(std::string("parmap::parallel: backend gpu forced by ") + set.source +
                               ", but tasks run on the host");
   }
   plan p = plan_of(set);

@@ -95,7 +95,7 @@ struct split_setting {  // PARMAP_SPLIT
 };
 struct settings {
   backend where = backend::automatic;
-  std::string source;  // who chose it: "options.where", "scoped_backend" or "PARMAP_BACKEND=..."
+  const char* source = "";  // who chose it: "options.where", "scoped_backend" or "PARMAP_BACKEND=..."
   int n_jobs = -1;     // options, else the innermost scoped_backend
   std::size_t blocking_cap = 1;                 // calls in flight for callables that wait
   std::optional<std::size_t> gpu_min_elements;  // PARMAP_GPU_MIN_ELEMENTS
@@ -112,11 +112,12 @@ struct inputs {
   settings set;
   int cores = 1;        // all_cores()
   bool nested = false;  // called from inside a parmap worker
+  bool never_pays = false;  // gpu_never_pays(call)
   memory_kind in_kind = memory_kind::host;
   memory_kind out_kind = memory_kind::host;
   bool gpu_asked = false;  // the probe ran for this call (only for work that can use a GPU)
   bool gpu_usable = false;
-  std::string gpu_description;
+  const char* gpu_description = "";  // the probe's text (it lives as long as its backend)
   const calibration* model = nullptr;   // for the cost model, when the decision needs it
   bool model_made_now = false;          // gather() loaded or measured it for this call
   std::string model_error;              // measuring it failed (a gpu_error's text)
@@ -149,12 +150,20 @@ struct outcome {
   const char* settled = nullptr;  // adaptive: what the timing settled on
 };
 
+[[noreturn]] void throw_bad_n_jobs(int n_jobs, const char* name);
+[[noreturn]] void throw_short_output(std::size_t in_n, std::size_t out_n);
+
 // The one n_jobs rule, for C++ and Python alike: -1 (all cores) or >= 1, else
 // std::invalid_argument "<name> must be -1 (all cores) or >= 1, got <n_jobs>".
-void validate_n_jobs(int n_jobs, const char* name);
+inline void validate_n_jobs(int n_jobs, const char* name) {
+  if (n_jobs == 0 || n_jobs < -1) throw_bad_n_jobs(n_jobs, name);
+}
 
 // Validates the arguments (std::invalid_argument naming the bad one).
-void check_arguments(std::size_t in_n, std::size_t out_n, int n_jobs);
+inline void check_arguments(std::size_t in_n, std::size_t out_n, int n_jobs) {
+  validate_n_jobs(n_jobs, "parmap: options.n_jobs");
+  if (out_n < in_n) throw_short_output(in_n, out_n);
+}
 void check_no_partial_overlap(const void* in, std::size_t in_bytes, const void* out,
                               std::size_t out_bytes, bool same_element_size);
 
