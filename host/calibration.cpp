@@ -94,7 +94,7 @@ void measure_cpu_threads(calibration& c, const op_call& square, const std::vecto
 // Both at once: a split square with shares from the rates measured alone,
 // each side's rate taken while the other runs (best of three by the later finisher).
 void measure_split(calibration& c, staging_pool& pool, const std::vector<float>& in, std::vector<float>& out,
-                   device_kernel kernel, const op_call& square) {
+                   device_kernel kernel, const op_call& square, int device) {
   const std::size_t n = in.size();
   const split_threads st = threads_for_split(c.cpu_threads);
   const double cpu_rate = c.cpu_bandwidth * std::min(1.0, static_cast<double>(st.cpu) / c.cpu_threads);
@@ -103,8 +103,9 @@ void measure_split(calibration& c, staging_pool& pool, const std::vector<float>&
   const auto cpu_n = static_cast<std::size_t>(static_cast<double>(n) * cpu_rate / (cpu_rate + gpu_rate)) / 64 * 64;
   if (cpu_n == 0 || cpu_n >= n) return;  // one side is far faster: the split is never worth it
   // The fixed cost: one element each side.
-  const device_job one{in.data() + 1, out.data() + 1, 1, sizeof(float), sizeof(float), memory_kind::host,
-                       memory_kind::host, kernel, &square};
+  device_job one{in.data() + 1, out.data() + 1, 1, sizeof(float), sizeof(float), memory_kind::host,
+                 memory_kind::host, kernel, &square};
+  one.device = device;  // the GPU share runs on a thread of its own
   c.split_launch = best_of(5, [&] {
     const split_outcome o = run_split_job(pool, one, [&] { cpu_catalogue(square, in.data(), out.data(), 0, 1, 1); });
     if (o.gpu_failure) std::rethrow_exception(o.gpu_failure);
@@ -112,6 +113,7 @@ void measure_split(calibration& c, staging_pool& pool, const std::vector<float>&
   device_job gpu_part{in.data() + cpu_n, out.data() + cpu_n, n - cpu_n, sizeof(float), sizeof(float),
                       memory_kind::host, memory_kind::host, kernel, &square};
   gpu_part.copy_threads = st.copy;
+  gpu_part.device = device;
   gpu_part.register_host = registered;
   double best = std::numeric_limits<double>::infinity();
   for (int r = 0; r < 3; ++r) {
@@ -134,7 +136,7 @@ std::string calibration_key(device_backend& b) {
          " cores; " + b.probe().description;
 }
 
-calibration measure_calibration(device_backend& b, int threads) {
+calibration measure_calibration(device_backend& b, int threads, int device) {
   calibration c;
   c.key = calibration_key(b);
   c.source = "measured";
@@ -156,6 +158,7 @@ calibration measure_calibration(device_backend& b, int threads) {
   c.cpu_transcendental =
       best_of(3, [&] { cpu_catalogue(exp64, xd.data(), yd.data(), 0, m, 1); }) / static_cast<double>(m);
   if (!b.probe().available) return c;
+  b.use_device(device);
 
   // GPU: copies and the catalogue's transforms on device data.
   const backend_block d_in(b, n * sizeof(float));
@@ -187,13 +190,13 @@ calibration measure_calibration(device_backend& b, int threads) {
     registered.register_host = true;
     c.pipeline_registered_bandwidth = bytes / best_of(3, [&] { run_device_job(pool, registered); });
   }
-  measure_split(c, pool, in, out, kernel, square);
+  measure_split(c, pool, in, out, kernel, square, device);
   return c;
 }
 
-calibration load_or_measure_calibration(device_backend& b, int threads) {
+calibration load_or_measure_calibration(device_backend& b, int threads, int device) {
   if (auto cached = load_calibration(calibration_key(b))) return std::move(*cached);
-  calibration c = measure_calibration(b, threads);
+  calibration c = measure_calibration(b, threads, device);
   if (inside_parallel_region()) {
     // Nested OpenMP regions run on one thread: the CPU figure is too low to keep.
     c.source = "measured inside a parallel region, not cached";

@@ -70,6 +70,7 @@ device_job job_of(const map_thunks& t, const call_info& call, const gpu_run& g, 
                  t.op != nullptr ? pool.backend().catalogue() : t.kernel,
                  t.op != nullptr ? static_cast<const void*>(t.op) : t.kernel_ctx};
   job.register_host = g.register_host;
+  job.device = context_device();
   return job;
 }
 

@@ -17,6 +17,7 @@ namespace {
 
 struct gpu_state {
   std::atomic<device_backend*> installed{nullptr};
+  std::atomic<int> device{0};           // the GPU the context's work runs on
   std::mutex mutex;                     // guards pool
   std::unique_ptr<staging_pool> pool;   // for the backend in use, made on first use
   std::once_flag exit_hook;
@@ -51,12 +52,19 @@ device_backend* set_device_backend(device_backend* b) noexcept {
   return s.installed.exchange(b, std::memory_order_acq_rel);
 }
 
+int context_device() noexcept { return state().device.load(std::memory_order_acquire); }
+
+void select_context_device(int index) {
+  current_device_backend().use_device(index);
+  state().device.store(index, std::memory_order_release);
+}
+
 const calibration& current_calibration(int threads) {
   gpu_state& s = state();
   if (const calibration* c = s.cal.load(std::memory_order_acquire)) return *c;
   const std::lock_guard lock(s.cal_mutex);
   if (const calibration* c = s.cal.load(std::memory_order_acquire)) return *c;  // measured meanwhile
-  s.calibrations.push_back(load_or_measure_calibration(current_device_backend(), threads));
+  s.calibrations.push_back(load_or_measure_calibration(current_device_backend(), threads, context_device()));
   s.cal.store(&s.calibrations.back(), std::memory_order_release);
   return s.calibrations.back();
 }

@@ -174,6 +174,7 @@ std::size_t pipeline_chunk_elements(std::size_t n, std::size_t elem_bytes, std::
 void run_device_job(staging_pool& pool, const device_job& job) {
   if (job.n == 0) return;
   device_backend& b = pool.backend();
+  if (job.device >= 0) b.use_device(job.device);
   if (job.in_kind == memory_kind::device && job.out_kind == memory_kind::device) {
     const profile_range range([&] { return "transform n=" + std::to_string(job.n); });
     if (job.written != nullptr) *job.written = 0;

@@ -211,6 +211,60 @@ TEST_F(Split, ConcurrentCallersGetTheirOwnResults) {
   for (std::size_t t = 0; t < wrong.size(); ++t) EXPECT_EQ(wrong[t], 0U) << "caller " << t;
 }
 
+// Selects GPU `index` as the context's device for the guard's lifetime.
+struct context_device {
+  explicit context_device(int index) { parmap::detail::select_context_device(index); }
+  ~context_device() { parmap::detail::select_context_device(0); }
+  context_device(const context_device&) = delete;
+  context_device& operator=(const context_device&) = delete;
+};
+
+// Two simulated GPUs and the context on the second (as parmap::mpi selects
+// one per rank): a split's GPU thread, a GPU map from a thread that never
+// chose a device, and the calibration all run on GPU 1, none on GPU 0.
+TEST(ContextDevice, TheSplitTheGpuPathAndTheCalibrationRunOnTheContextsDevice) {
+  const parmap::test::default_settings settings;
+  parmap::test::sim_backend sim("two simulated GPUs");
+  sim.devices = 2;
+  const parmap::test::use_backend use(sim);
+  const context_device second(1);
+  EXPECT_EQ(parmap::detail::context_device(), 1);
+  const auto x = inputs<float>(std::size_t{1} << 20);
+  {
+    const env_var split("PARMAP_SPLIT", "0.5");
+    sim.device_mask = 0;
+    parmap::report r;
+    std::vector<float> y;
+    std::thread caller([&] { y = parmap::map(parmap::ops::square, x, {.out_report = &r}); });  // device 0 current
+    caller.join();
+    EXPECT_TRUE(contains(r.reason, "split")) << r.reason;
+    EXPECT_EQ(mismatches(parmap::ops::square, x, y), 0U);
+    EXPECT_EQ(sim.device_mask.load(), 2U) << "copies or launches ran on GPU 0";
+  }
+  {
+    const env_var min("PARMAP_GPU_MIN_ELEMENTS", "1");
+    sim.device_mask = 0;
+    std::vector<float> y;
+    std::thread caller([&] { y = parmap::map(parmap::ops::square, x); });
+    caller.join();
+    EXPECT_EQ(mismatches(parmap::ops::square, x, y), 0U);
+    EXPECT_EQ(sim.device_mask.load(), 2U) << "copies or launches ran on GPU 0";
+  }
+  {
+    // No cache: the calibration is measured now, on the context's device.
+    const env_var xdg("XDG_CACHE_HOME", nullptr);
+    const env_var home("HOME", nullptr);
+    const parmap::test::use_calibration none(std::nullopt);
+    sim.device_mask = 0;
+    std::thread caller([] { (void)parmap::detail::current_calibration(2); });
+    caller.join();
+    const auto* c = parmap::detail::calibration_if_made();
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->source, "measured");
+    EXPECT_EQ(sim.device_mask.load(), 2U) << "the calibration ran on GPU 0";
+  }
+}
+
 #endif
 
 // The same checks on a real GPU (label gpu; skipped without one).

@@ -69,7 +69,7 @@ int select_device(MPI_Comm comm) {
     }
     // Not thrown from here: call_once would run the collective again next time.
     try {
-      b.use_device(local_rank % count);
+      parmap::detail::select_context_device(local_rank % count);
       selected_gpu = local_rank % count;
     } catch (...) {
       selection_failure = std::current_exception();

@@ -76,8 +76,24 @@ bool sim_backend::in_registered(const void* p) const {
   return q < it->first + it->second;
 }
 
+namespace {
+thread_local int sim_current_device = 0;  // as CUDA's: per thread, 0 until set
+}  // namespace
+
+void sim_backend::use_device(int index) {
+  if (index < 0 || index >= devices.load()) throw gpu_error("simulated GPU: no device " + std::to_string(index), 101);
+  sim_current_device = index;
+}
+
+int sim_backend::current_device() noexcept { return sim_current_device; }
+
+void sim_backend::note_device() noexcept {
+  device_mask.fetch_or(1U << static_cast<unsigned>(sim_current_device));
+}
+
 void sim_backend::upload_async(void* dst, const void* src, std::size_t bytes, void*) {
   ++uploads;
+  note_device();
   {
     const std::lock_guard lock(mutex_);
     if (in_registered(src)) ++direct_uploads;
@@ -87,6 +103,7 @@ void sim_backend::upload_async(void* dst, const void* src, std::size_t bytes, vo
 
 void sim_backend::download_async(void* dst, const void* src, std::size_t bytes, void*) {
   ++downloads;
+  note_device();
   {
     const std::lock_guard lock(mutex_);
     if (in_registered(dst)) ++direct_downloads;
@@ -97,6 +114,7 @@ void sim_backend::download_async(void* dst, const void* src, std::size_t bytes, 
 void sim_backend::launch_async(detail::device_kernel kernel, const void* in, void* out, std::size_t n,
                                const void* ctx, void*) {
   ++launches;
+  note_device();
   std::size_t seen = largest_launch.load();
   while (n > seen && !largest_launch.compare_exchange_weak(seen, n)) {
   }

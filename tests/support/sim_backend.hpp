@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 
 #include "parmap/detail/calibration.hpp"
@@ -35,6 +36,11 @@ class sim_backend final : public detail::device_backend {
   void* allocate_pinned(std::size_t bytes) override;
   void deallocate_pinned(void* p) noexcept override;
   std::size_t free_memory() override { return free_bytes.load(); }
+  // `devices` simulated GPUs (one by default), one current per thread as in
+  // CUDA (0 until set); copies and launches record the current one.
+  int device_count() override { return devices.load(); }
+  void use_device(int index) override;
+  static int current_device() noexcept;
   // Work runs at once, so there is one stream (null) and nothing to wait for.
   void* create_stream() override { return nullptr; }
   void destroy_stream(void*) noexcept override {}
@@ -52,6 +58,9 @@ class sim_backend final : public detail::device_backend {
   std::atomic<int> registered_live{0};    // registered and not yet unregistered
   std::atomic<int> direct_uploads{0};     // uploads read straight from registered memory
   std::atomic<int> direct_downloads{0};   // downloads written straight into registered memory
+
+  std::atomic<int> devices{1};            // what device_count() says
+  std::atomic<unsigned> device_mask{0};   // bit k: a copy or launch ran while device k was current
 
   std::atomic<int> probes{0};             // calls of probe()
   std::atomic<int> locates{0};            // calls of locate()
@@ -73,6 +82,7 @@ class sim_backend final : public detail::device_backend {
   std::map<const unsigned char*, std::size_t> blocks_;
   std::map<const unsigned char*, std::size_t> registered_;  // host ranges registered (overlaps refused, as CUDA does)
   bool in_registered(const void* p) const;  // mutex_ held
+  void note_device() noexcept;
 };
 
 // Forwards to `inner` and counts the allocations that reach it. While a
@@ -202,8 +212,9 @@ class use_backend {
 // Installs a calibration for the guard's lifetime, then the one there was.
 class use_calibration {
  public:
-  explicit use_calibration(const detail::calibration& c) : previous_(installed_calibration()) {
-    detail::install_calibration(c);
+  // nullopt: none, so the next need loads or measures one.
+  explicit use_calibration(std::optional<detail::calibration> c) : previous_(installed_calibration()) {
+    detail::install_calibration(std::move(c));
   }
   ~use_calibration() { detail::install_calibration(previous_); }
   use_calibration(const use_calibration&) = delete;

@@ -14,12 +14,13 @@ namespace parmap::detail {
 
 // The machine's key for `b` (the backend in use).
 std::string calibration_key(device_backend& b);
-// Measures every figure now (about 0.1 - 0.5 s; the GPU ones need b's GPU).
-calibration measure_calibration(device_backend& b, int threads);
+// Measures every figure now (about 0.1 - 0.5 s; the GPU ones need b's GPU),
+// the GPU ones on GPU `device` (every thread it uses makes it current).
+calibration measure_calibration(device_backend& b, int threads, int device = 0);
 
 // The cached calibration of b's machine, else one measured now and cached
 // (not cached when measured inside a parallel region: its CPU figure would be
 // one thread's). Throws gpu_error when measuring the GPU fails.
-calibration load_or_measure_calibration(device_backend& b, int threads);
+calibration load_or_measure_calibration(device_backend& b, int threads, int device = 0);
 
 }  // namespace parmap::detail

@@ -1,6 +1,6 @@
-// The process-wide GPU state and its one owner (host/gpu_state.cpp): the
-// device backend in use, its staging pool and automatic mode's calibration
-// for it. Each is made on first use; the pool's memory is given back by
+// The execution context: the process-wide GPU state and its one owner
+// (host/gpu_state.cpp): the device backend in use, the GPU its work runs on,
+// its staging pool and automatic mode's calibration for it. Each is made on first use; the pool's memory is given back by
 // parmap::release_cached_memory() and at process exit (before the CUDA
 // runtime shuts down).
 #pragma once
@@ -20,6 +20,14 @@ device_backend& current_device_backend() noexcept;
 // previous backend's staging slots are freed first, through it. Not to be
 // called while maps run; for tests.
 device_backend* set_device_backend(device_backend* b) noexcept;
+// The GPU the context's work runs on: 0 unless one was selected (parmap::mpi
+// selects one per rank). Every thread that works for a call (the caller's,
+// a split's GPU thread, the calibration's) makes it its current device.
+int context_device() noexcept;
+// Makes GPU `index` (< device_count()) the context's device, and the calling
+// thread's. Throws gpu_error when the backend cannot use it.
+void select_context_device(int index);
+
 // The staging pool of the backend in use (made on first use); its backend()
 // runs the jobs.
 staging_pool& current_staging_pool();

@@ -40,6 +40,10 @@ struct device_job {
   // results still arrive through the pinned buffers, so that after a failure
   // no element is left half written). A side that cannot be registered is staged.
   bool register_host = false;
+  // The GPU the job runs on: made the current device of the thread that runs
+  // it (a split's GPU share runs on a thread of its own). -1: leave the
+  // thread's current device as it is.
+  int device = -1;
 };
 
 // Chunks of a job smaller than its slots hold are cut down to this size, not
