@@ -1,7 +1,7 @@
-// Messages of the error types and names of enums.
+// Messages of the error types.
 #include <string>
+#include <utility>
 
-#include "parmap/detail/catalogue.hpp"
 #include "parmap/errors.hpp"
 #include "parmap/options.hpp"
 
@@ -23,29 +23,4 @@ task_error::task_error(std::size_t index, std::exception_ptr cause)
       index_(index),
       cause_(std::move(cause)) {}
 
-namespace detail {
-
-const char* op_name(op_code c) noexcept {
-  switch (c) {
-#define PARMAP_X(name, ...) \
-  case op_code::name:       \
-    return #name;
-    PARMAP_OP_LIST(PARMAP_X)
-#undef PARMAP_X
-  }
-  return "?";
-}
-
-const char* dtype_name(dtype t) noexcept {
-  switch (t) {
-#define PARMAP_Y(name, type) \
-  case dtype::name:          \
-    return #name;
-    PARMAP_TYPE_LIST(PARMAP_Y)
-#undef PARMAP_Y
-  }
-  return "?";
-}
-
-}  // namespace detail
 }  // namespace parmap

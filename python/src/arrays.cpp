@@ -13,10 +13,12 @@
 
 #include <cstring>
 #include <optional>
+#include <type_traits>
 #include <span>
 #include <string>
 
 #include "bindings.hpp"
+#include "parmap/detail/execute.hpp"
 #include "parmap/map.hpp"
 #include "py_ops.hpp"
 
@@ -25,29 +27,23 @@ namespace {
 
 using detail::dtype;
 
-const char* name_of(dtype t) {
-  switch (t) {
-    case dtype::f32: return "float32";
-    case dtype::f64: return "float64";
-    case dtype::i32: return "int32";
-    case dtype::i64: return "int64";
-  }
-  return "?";
+const char* name_of(dtype t) { return detail::numpy_name(t); }
+
+// The catalogue's dtype of a floating (true) or signed integer element of
+// `size` bytes, from PARMAP_TYPE_LIST.
+std::optional<dtype> dtype_of_kind(bool floating, std::size_t size) {
+#define PARMAP_Y(name, type, ...) \
+  if (std::is_floating_point_v<type> == floating && sizeof(type) == size) return dtype::name;
+  PARMAP_TYPE_LIST(PARMAP_Y)
+#undef PARMAP_Y
+  return std::nullopt;
 }
 
 // An ndarray's element type, native byte order only.
 std::optional<dtype> dtype_of_array(PyArrayObject* a) {
   const PyArray_Descr* d = PyArray_DESCR(a);
-  if (!PyArray_ISNBO(d->byteorder)) return std::nullopt;
-  const auto size = PyDataType_ELSIZE(d);
-  if (d->kind == 'f') {
-    if (size == 4) return dtype::f32;
-    if (size == 8) return dtype::f64;
-  } else if (d->kind == 'i') {
-    if (size == 4) return dtype::i32;
-    if (size == 8) return dtype::i64;
-  }
-  return std::nullopt;
+  if (!PyArray_ISNBO(d->byteorder) || (d->kind != 'f' && d->kind != 'i')) return std::nullopt;
+  return dtype_of_kind(d->kind == 'f', static_cast<std::size_t>(PyDataType_ELSIZE(d)));
 }
 
 // The buffer protocol's element format, native byte order only.
@@ -55,13 +51,11 @@ std::optional<dtype> dtype_of_format(const char* fmt, Py_ssize_t itemsize) {
   if (fmt == nullptr) return std::nullopt;  // plain bytes
   if (*fmt == '@' || *fmt == '=' || *fmt == '<') ++fmt;
   if (fmt[0] == '\0' || fmt[1] != '\0') return std::nullopt;
+  const auto size = static_cast<std::size_t>(itemsize);
   switch (fmt[0]) {
-    case 'f': return itemsize == 4 ? std::optional(dtype::f32) : std::nullopt;
-    case 'd': return itemsize == 8 ? std::optional(dtype::f64) : std::nullopt;
-    case 'i': case 'l': case 'q':
-      if (itemsize == 4) return dtype::i32;
-      if (itemsize == 8) return dtype::i64;
-      return std::nullopt;
+    case 'f': return size == 4 ? dtype_of_kind(true, size) : std::nullopt;
+    case 'd': return size == 8 ? dtype_of_kind(true, size) : std::nullopt;
+    case 'i': case 'l': case 'q': return dtype_of_kind(false, size);
     default: return std::nullopt;
   }
 }
@@ -100,22 +94,16 @@ std::string dtype_text(nb::handle x, const Py_buffer* view) {
   throw nb::type_error(msg.c_str());
 }
 
-// out[i] = op(in[i]) for n elements of type t, the GIL released.
+// out[i] = op(in[i]) for n elements of type t, the GIL released: the op's
+// op_call goes straight to the executor.
 void run_op(const py_op& op, dtype t, const void* in, void* out, std::size_t n,
             const options& opt) {
-  auto typed = [&]<class T>(std::type_identity<T>) {
-    with_functor<T>(op, name_of(t), [&](auto fn) {
-      const nb::gil_scoped_release unlocked;
-      parmap::map(fn, std::span<const T>(static_cast<const T*>(in), n),
-                  std::span<T>(static_cast<T*>(out), n), opt);
-    });
-  };
-  switch (t) {
-    case dtype::f32: return typed(std::type_identity<float>{});
-    case dtype::f64: return typed(std::type_identity<double>{});
-    case dtype::i32: return typed(std::type_identity<std::int32_t>{});
-    case dtype::i64: return typed(std::type_identity<std::int64_t>{});
-  }
+  const detail::op_call c = op_call_for(op, t);
+  detail::check_arguments(n, n, opt.n_jobs);
+  const std::size_t bytes = n * detail::dtype_size(t);
+  detail::check_no_partial_overlap(in, bytes, out, bytes, true);
+  const nb::gil_scoped_release unlocked;
+  detail::map_op(c, in, out, n, opt);
 }
 
 nb::object fallback(const char* name) {
@@ -208,10 +196,10 @@ namespace {
 
 std::optional<dtype> dtype_of(const nb::ndarray<nb::ro>& a) {
   const nb::dlpack::dtype d = a.dtype();
-  if (d == nb::dtype<float>()) return dtype::f32;
-  if (d == nb::dtype<double>()) return dtype::f64;
-  if (d == nb::dtype<std::int32_t>()) return dtype::i32;
-  if (d == nb::dtype<std::int64_t>()) return dtype::i64;
+#define PARMAP_Y(name, type, ...) \
+  if (d == nb::dtype<type>()) return dtype::name;
+  PARMAP_TYPE_LIST(PARMAP_Y)
+#undef PARMAP_Y
   return std::nullopt;
 }
 

@@ -97,7 +97,7 @@ std::vector<T> make_input(std::size_t n, std::uint64_t seed) {
 template <class Body>
 void with_type(detail::dtype t, Body&& body) {
   switch (t) {
-#define PARMAP_Y(name, type)                 \
+#define PARMAP_Y(name, type, ...)               \
   case detail::dtype::name:                  \
     body.template operator()<type>();        \
     return;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 
@@ -17,7 +18,7 @@ namespace parmap::detail {
 
 template <class T>
 struct dtype_of;
-#define PARMAP_Y(name, type)                             \
+#define PARMAP_Y(name, type, ...)                        \
   template <>                                            \
   struct dtype_of<type> {                                \
     static constexpr dtype value = dtype::name;          \
@@ -27,6 +28,18 @@ PARMAP_TYPE_LIST(PARMAP_Y)
 
 template <class T>
 concept catalogue_type = requires { dtype_of<T>::value; };
+
+// Bytes per element of t.
+constexpr std::size_t dtype_size(dtype t) noexcept {
+  switch (t) {
+#define PARMAP_Y(name, type, ...) \
+  case dtype::name:               \
+    return sizeof(type);
+    PARMAP_TYPE_LIST(PARMAP_Y)
+#undef PARMAP_Y
+  }
+  return 0;
+}
 
 // True when F is a built-in op with a precompiled kernel for T -> U.
 template <class F, class T, class U>
@@ -62,7 +75,7 @@ Fn load_op(const op_call& c) noexcept {
 template <class T, class Exec>
 void visit_typed(const op_call& c, Exec&& exec) {
   switch (c.code) {
-#define PARMAP_X(name, ...)                              \
+#define PARMAP_X(name, cost, params, doc, ...)           \
   case op_code::name: {                                  \
     using Fn = __VA_ARGS__;                              \
     if constexpr (Fn::template supports<T>) {            \
@@ -80,7 +93,7 @@ void visit_typed(const op_call& c, Exec&& exec) {
 template <class Exec>
 void visit(const op_call& c, Exec&& exec) {
   switch (c.type) {
-#define PARMAP_Y(name, type)          \
+#define PARMAP_Y(name, type, ...)     \
   case dtype::name:                   \
     visit_typed<type>(c, exec);       \
     return;
@@ -88,5 +101,20 @@ void visit(const op_call& c, Exec&& exec) {
 #undef PARMAP_Y
   }
 }
+
+// A built-in op's parameter as a caller that is not C++ gave it (Python: an
+// int or a float), converted to the element type as C++ would convert it.
+struct op_param {
+  double f = 0;          // the value as a float
+  std::int64_t i = 0;    // and as an integer, exact when is_int
+  bool is_int = false;
+};
+
+// The op_call of op `code` on element type `t` with these parameters (as
+// many as PARMAP_OP_LIST lists), from the one list (host/catalogue.cpp):
+// nullopt when the op has no form for t (sqrt on integers);
+// std::invalid_argument when an integer parameter does not fit t, or a float
+// one is NaN or out of t's range; also as ops::clamp, lo above hi.
+std::optional<op_call> make_op_call(op_code code, dtype t, const op_param* params, int count);
 
 }  // namespace parmap::detail

@@ -48,6 +48,10 @@ struct map_thunks {
 // Runs one described call: decide, run, fall back, report (host/execute.cpp).
 void vmap(const call_info& call, const map_thunks& t, const options& opt);
 
+// out[i] = op(in[i]) for i < n with a built-in op: the call described from
+// the op_call alone, for C++ (execute) and Python alike.
+void map_op(const op_call& c, const void* in, void* out, std::size_t n, const options& opt);
+
 template <class F>
 constexpr callable_kind kind_of() noexcept {
   if constexpr (is_blocking_v<F>) return callable_kind::blocking;
@@ -75,25 +79,23 @@ void user_kernel(const void* in, void* out, std::size_t n, void* stream, const v
 
 template <class F, class T, class U>
 void execute(const F& f, std::span<const T> in, U* out, const options& opt) {
-  call_info call;
-  call.n = in.size();
-  call.in_elem_bytes = sizeof(T);
-  call.out_elem_bytes = sizeof(U);
-  call.kind = kind_of<F>();
-  call.gpu_kernel = has_gpu_impl<F, T, U>;
-  call.cost = cost_of_callable<F>();
-  call.in = in.data();
-  call.out = out;
-  call.what = name_of<F>();
-  map_thunks t;
-  t.in = in.data();
-  t.out = out;
-  const T* const src = in.data();
   if constexpr (catalogue_op<F, T, U>) {
-    const op_call c = make_op_call<T>(f);
-    t.op = &c;
-    vmap(call, t, opt);
+    map_op(make_op_call<T>(f), in.data(), out, in.size(), opt);
   } else {
+    call_info call;
+    call.n = in.size();
+    call.in_elem_bytes = sizeof(T);
+    call.out_elem_bytes = sizeof(U);
+    call.kind = kind_of<F>();
+    call.gpu_kernel = has_gpu_impl<F, T, U>;
+    call.cost = cost_of_callable<F>();
+    call.in = in.data();
+    call.out = out;
+    call.what = name_of<F>();
+    map_thunks t;
+    t.in = in.data();
+    t.out = out;
+    const T* const src = in.data();
     auto chunk = [&f, src, out](std::size_t b, std::size_t e, failure& fail) { run_range(f, src, out, b, e, fail); };
     auto element = [&f, src, out](std::size_t i) { out[i] = f(src[i]); };
     t.chunk = chunk;
