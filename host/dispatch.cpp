@@ -188,7 +188,8 @@ inputs gather(const call_info& call, const options& opt) {
     // GPU memory (device_array in, host vector out, or the reverse).
     in.out_kind = call.out == call.in ? in.in_kind : dev.locate(call.out);
   }
-  in.cached = calibration_if_made();
+  // The kept calibration steers large memory-bound CPU maps and GPU runs only.
+  if (!in.never_pays || call.n >= serial_threshold(call.cost)) in.cached = calibration_if_made();
   if (needs_model(call, in)) {
     try {
       in.model = &current_calibration(in.cores);

@@ -224,7 +224,9 @@ class call_guard {
  public:
   call_guard(const plan& p, const outcome& o, const call_info& call, const options& opt) noexcept
       : p_(p), o_(o), call_(call), opt_(opt), t0_(p.explain ? now_seconds() : 0.0) {}
-  ~call_guard() { finish(p_, o_, call_, p_.explain ? now_seconds() - t0_ : 0.0, opt_); }
+  ~call_guard() {
+    if (p_.explain) finish(p_, o_, call_, now_seconds() - t0_, opt_);  // else nothing to fill or log
+  }
   call_guard(const call_guard&) = delete;
   call_guard& operator=(const call_guard&) = delete;
 

@@ -50,7 +50,22 @@ void vmap(const call_info& call, const map_thunks& t, const options& opt);
 
 // out[i] = op(in[i]) for i < n with a built-in op: the call described from
 // the op_call alone, for C++ (execute) and Python alike.
-void map_op(const op_call& c, const void* in, void* out, std::size_t n, const options& opt);
+inline void map_op(const op_call& c, const void* in, void* out, std::size_t n, const options& opt) {
+  call_info call;
+  call.n = n;
+  call.in_elem_bytes = call.out_elem_bytes = dtype_size(c.type);
+  call.kind = callable_kind::device;
+  call.gpu_kernel = true;
+  call.cost = cost_of(c.code);
+  call.in = in;
+  call.out = out;
+  call.what = op_name(c.code);
+  map_thunks t;
+  t.in = in;
+  t.out = out;
+  t.op = &c;
+  vmap(call, t, opt);
+}
 
 template <class F>
 constexpr callable_kind kind_of() noexcept {
