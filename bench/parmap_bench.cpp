@@ -46,7 +46,7 @@
 
 #include "gpu_timing.hpp"
 #include "parmap/detail/calibration.hpp"
-#include "parmap/detail/gpu_state.hpp"
+#include "parmap/detail/context.hpp"
 #include "parmap/detail/progress.hpp"
 #include "parmap/parmap.hpp"
 

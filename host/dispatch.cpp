@@ -19,7 +19,7 @@
 #include "options.hpp"
 #include "parmap/detail/calibration.hpp"
 #include "parmap/detail/cpu_loop.hpp"
-#include "parmap/detail/gpu_state.hpp"
+#include "parmap/detail/context.hpp"
 #include "parmap/detail/nesting.hpp"
 #include "parmap/detail/split.hpp"
 #include "parmap/errors.hpp"

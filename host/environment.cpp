@@ -1,13 +1,9 @@
 #include "environment.hpp"
 
-#include <atomic>
 #include <charconv>
 #include <cstring>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "parmap/errors.hpp"
 
@@ -90,56 +86,3 @@ environment read_environment() {
 }
 
 }  // namespace parmap::detail
-
-namespace parmap::detail {
-namespace {
-
-// One reading of the environment, or the message of its bad value.
-struct snapshot {
-  environment env;
-  std::string error;
-};
-
-// Readings are never freed (a reload is rare and small), so a reference
-// handed to a call stays valid while another thread reloads.
-struct readings {
-  std::atomic<const snapshot*> current{nullptr};
-  std::mutex mutex;
-  std::vector<std::unique_ptr<snapshot>> all;
-};
-
-readings& store() noexcept {
-  static auto* r = new readings;  // never destroyed: calls may run during exit
-  return *r;
-}
-
-const snapshot* read_and_install() {
-  auto s = std::make_unique<snapshot>();
-  try {
-    s->env = read_environment();
-  } catch (const config_error& e) {
-    s->error = e.what();
-  }
-  readings& r = store();
-  const std::lock_guard lock(r.mutex);
-  r.all.push_back(std::move(s));
-  r.current.store(r.all.back().get(), std::memory_order_release);
-  return r.all.back().get();
-}
-
-}  // namespace
-
-const environment& current_environment() {
-  const snapshot* s = store().current.load(std::memory_order_acquire);
-  if (s == nullptr) s = read_and_install();
-  if (!s->error.empty()) throw config_error(s->error);
-  return s->env;
-}
-
-}  // namespace parmap::detail
-
-namespace parmap {
-
-void reload_environment() { (void)detail::read_and_install(); }
-
-}  // namespace parmap

@@ -1,5 +1,6 @@
-// PARMAP_* environment variables. They are read once, at the first call that
-// needs them, and kept: a call costs no pass over environ. A program that
+// PARMAP_* environment variables: their parsing (host/environment.cpp). They
+// are read once, at the first call that needs them, and the context keeps the
+// reading (context.hpp): a call costs no pass over environ. A program that
 // changes them while it runs calls parmap::reload_environment() afterwards.
 #pragma once
 
@@ -25,9 +26,6 @@ struct environment {
 // Reads environ now. Throws config_error naming the variable and the value
 // when one is bad.
 environment read_environment();
-
-// The kept reading (made on first use; replaced by parmap::reload_environment).
-// Throws config_error, on every call, while a value is bad.
-const environment& current_environment();
+// The kept reading is the context's (current_environment, context.hpp).
 
 }  // namespace parmap::detail

@@ -13,7 +13,7 @@
 
 #include "parmap/detail/clock.hpp"
 #include "parmap/detail/cpu_catalogue.hpp"
-#include "parmap/detail/gpu_state.hpp"
+#include "parmap/detail/context.hpp"
 #include "parmap/detail/pipeline.hpp"
 #include "parmap/detail/profile.hpp"
 #include "parmap/detail/progress.hpp"

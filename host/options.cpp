@@ -1,5 +1,5 @@
 // options.hpp's names: backend names and scoped_backend's per-thread scopes.
-// (reload_environment lives with the readings, in environment.cpp.)
+// (reload_environment lives with the readings, in context.cpp.)
 #include "options.hpp"
 
 #include <stdexcept>

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "parmap/detail/calibration.hpp"
-#include "parmap/detail/gpu_state.hpp"
+#include "parmap/detail/context.hpp"
 #include "parmap/parmap.hpp"
 #include "support/sim_backend.hpp"
 

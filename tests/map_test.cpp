@@ -10,7 +10,7 @@
 #include <tuple>
 #include <vector>
 
-#include "parmap/detail/gpu_state.hpp"
+#include "parmap/detail/context.hpp"
 #include "parmap/detail/pipeline.hpp"
 #include "parmap/parmap.hpp"
 #include "support/reference.hpp"

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "parmap/detail/dispatch.hpp"
-#include "parmap/detail/gpu_state.hpp"
+#include "parmap/detail/context.hpp"
 #include "parmap/parmap.hpp"
 #include "support/sim_backend.hpp"
 

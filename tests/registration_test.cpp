@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "parmap/detail/dispatch.hpp"
-#include "parmap/detail/gpu_state.hpp"
+#include "parmap/detail/context.hpp"
 #include "parmap/detail/pipeline.hpp"
 #include "parmap/parmap.hpp"
 #include "support/sim_backend.hpp"

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "parmap/detail/calibration.hpp"
-#include "parmap/detail/gpu_state.hpp"
+#include "parmap/detail/context.hpp"
 #include "parmap/detail/split.hpp"
 #include "parmap/parmap.hpp"
 #include "support/sim_backend.hpp"

@@ -11,7 +11,7 @@
 
 #include "detail/device_array_errors.hpp"
 #include "detail/device_backend.hpp"
-#include "detail/gpu_state.hpp"
+#include "detail/context.hpp"
 
 namespace parmap {
 

@@ -15,7 +15,7 @@
 
 #include "parmap/detail/calibration.hpp"
 #include "parmap/detail/dispatch.hpp"
-#include "parmap/detail/gpu_state.hpp"
+#include "parmap/detail/context.hpp"
 
 namespace parmap::test {
 

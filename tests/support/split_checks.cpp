@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "parmap/detail/gpu_state.hpp"
+#include "parmap/detail/context.hpp"
 #include "parmap/detail/pipeline.hpp"
 #include "parmap/parmap.hpp"
 

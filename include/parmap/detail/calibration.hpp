@@ -1,7 +1,7 @@
 // Measuring the machine for the cost model (host/calibration.cpp): the CPU's
 // bandwidth, thread counts and libm cost; the GPU's copy and transform
 // bandwidth, transcendental cost and fixed cost per call; a split's rates.
-// The process's calibration has one owner, gpu_state.hpp.
+// The process's calibration has one owner, the context (context.hpp).
 #pragma once
 
 #include <string>

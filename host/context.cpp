@@ -1,21 +1,26 @@
-// The one owner of the process-wide GPU state: which device backend is in
-// use, its staging pool and its calibration. Also the public probe and
-// release calls.
-#include "parmap/detail/gpu_state.hpp"
+// The execution context, the one owner of the process's execution state:
+// which device backend is in use, the GPU its work runs on, its staging pool,
+// its calibration and the PARMAP_* environment snapshot. Also the public
+// probe, release and reload calls.
+#include "parmap/detail/context.hpp"
 
 #include <atomic>
 #include <cstdlib>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <utility>
+#include <vector>
 
+#include "environment.hpp"
 #include "parmap/device.hpp"
+#include "parmap/errors.hpp"
 
 namespace parmap::detail {
 namespace {
 
-struct gpu_state {
+struct context_state {
   std::atomic<device_backend*> installed{nullptr};
   std::atomic<int> device{0};           // the GPU the context's work runs on
   std::mutex mutex;                     // guards pool
@@ -26,15 +31,46 @@ struct gpu_state {
   std::atomic<const calibration*> cal{nullptr};
   std::mutex cal_mutex;  // guards calibrations; held while measuring
   std::deque<calibration> calibrations;
+  // The PARMAP_* reading in use, or its bad value's message. Readings are
+  // never freed (a reload is rare and small), so a reference handed to a
+  // call stays valid while another thread reloads.
+  struct snapshot {
+    environment env;
+    std::string error;
+  };
+  std::atomic<const snapshot*> env{nullptr};
+  std::mutex env_mutex;  // guards readings
+  std::vector<std::unique_ptr<snapshot>> readings;
 };
 
 // Never destroyed, so an exit handler or a late thread still finds it.
-gpu_state& state() noexcept {
-  static auto* s = new gpu_state;
+context_state& state() noexcept {
+  static auto* s = new context_state;
   return *s;
 }
 
+const context_state::snapshot* read_and_install() {
+  auto r = std::make_unique<context_state::snapshot>();
+  try {
+    r->env = read_environment();
+  } catch (const config_error& e) {
+    r->error = e.what();
+  }
+  context_state& s = state();
+  const std::lock_guard lock(s.env_mutex);
+  s.readings.push_back(std::move(r));
+  s.env.store(s.readings.back().get(), std::memory_order_release);
+  return s.readings.back().get();
+}
+
 }  // namespace
+
+const environment& current_environment() {
+  const context_state::snapshot* r = state().env.load(std::memory_order_acquire);
+  if (r == nullptr) r = read_and_install();
+  if (!r->error.empty()) throw config_error(r->error);
+  return r->env;
+}
 
 device_backend& current_device_backend() noexcept {
   device_backend* b = state().installed.load(std::memory_order_acquire);
@@ -42,7 +78,7 @@ device_backend& current_device_backend() noexcept {
 }
 
 device_backend* set_device_backend(device_backend* b) noexcept {
-  gpu_state& s = state();
+  context_state& s = state();
   const std::lock_guard lock(s.mutex);
   s.pool.reset();  // frees the slots through the backend that made them, still alive here
   {
@@ -60,7 +96,7 @@ void select_context_device(int index) {
 }
 
 const calibration& current_calibration(int threads) {
-  gpu_state& s = state();
+  context_state& s = state();
   if (const calibration* c = s.cal.load(std::memory_order_acquire)) return *c;
   const std::lock_guard lock(s.cal_mutex);
   if (const calibration* c = s.cal.load(std::memory_order_acquire)) return *c;  // measured meanwhile
@@ -74,7 +110,7 @@ const calibration* calibration_if_made() noexcept {
 }
 
 void install_calibration(std::optional<calibration> c) {
-  gpu_state& s = state();
+  context_state& s = state();
   const std::lock_guard lock(s.cal_mutex);
   if (!c) {
     s.cal.store(nullptr, std::memory_order_release);
@@ -85,7 +121,7 @@ void install_calibration(std::optional<calibration> c) {
 }
 
 staging_pool& current_staging_pool() {
-  gpu_state& s = state();
+  context_state& s = state();
   device_backend& b = current_device_backend();
   const std::lock_guard lock(s.mutex);
   if (s.pool == nullptr || &s.pool->backend() != &b) {
@@ -100,7 +136,7 @@ staging_pool& current_staging_pool() {
 }
 
 std::size_t release_staging() noexcept {
-  gpu_state& s = state();
+  context_state& s = state();
   const std::lock_guard lock(s.mutex);
   if (s.pool == nullptr) return 0;
   const std::size_t freed = s.pool->release_idle();
@@ -109,7 +145,7 @@ std::size_t release_staging() noexcept {
 }
 
 staging_pool::usage staging_usage() noexcept {
-  gpu_state& s = state();
+  context_state& s = state();
   const std::lock_guard lock(s.mutex);
   return s.pool != nullptr ? s.pool->current() : staging_pool::usage{};
 }
@@ -127,5 +163,7 @@ std::size_t release_cached_memory() noexcept {
   detail::current_device_backend().trim_memory_pool();
   return freed;
 }
+
+void reload_environment() { (void)detail::read_and_install(); }
 
 }  // namespace parmap

@@ -1,5 +1,5 @@
 // The execution context: the process-wide GPU state and its one owner
-// (host/gpu_state.cpp): the device backend in use, the GPU its work runs on,
+// (host/context.cpp): the device backend in use, the GPU its work runs on,
 // its staging pool and automatic mode's calibration for it. Each is made on first use; the pool's memory is given back by
 // parmap::release_cached_memory() and at process exit (before the CUDA
 // runtime shuts down).
@@ -12,6 +12,13 @@
 #include "staging.hpp"
 
 namespace parmap::detail {
+
+struct environment;  // host/environment.hpp
+
+// The PARMAP_* reading the context keeps (made on first use; replaced by
+// parmap::reload_environment). Throws config_error, on every call, while a
+// value is bad.
+const environment& current_environment();
 
 // The backend in use: the CUDA one in CUDA builds, a no-device one otherwise,
 // or whatever a test installed.
