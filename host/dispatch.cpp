@@ -26,6 +26,15 @@
 
 namespace parmap::detail {
 
+namespace {
+// Whether the library's OpenMP loop can run more than one thread.
+#if defined(_OPENMP)
+constexpr bool built_with_openmp = true;
+#else
+constexpr bool built_with_openmp = false;
+#endif
+}  // namespace
+
 // Without OpenMP the CPU loops run serially, but the task loop (std::thread)
 // still starts one worker per core.
 int all_cores() noexcept {
@@ -406,6 +415,11 @@ plan choose(const call_info& call, const inputs& in) {
       note(p, "calibrated: serial at this size");
       return p;
     }
+  }
+  if (path == exec_path::parallel && !built_with_openmp) {
+    p.run.emplace<serial_run>();  // the loop would run on the calling thread anyway
+    note(p, "built without OpenMP: serial");
+    return p;
   }
   switch (path) {
     case exec_path::parallel:

@@ -45,10 +45,16 @@ class Plan : public ::testing::Test {
 
 TEST_F(Plan, HostPathsCarryNoGpuRule) {
   std::vector<float> x(1 << 16), y(1 << 16);
+  parmap::report wanted;  // a report is read: the plan carries its reason
   const plan big = parmap::detail::decide(square_f32(x.size(), x.data(), y.data()),
-                                          {.where = backend::cpu, .n_jobs = 2});
+                                          {.where = backend::cpu, .n_jobs = 2, .out_report = &wanted});
+#if PARMAP_TEST_OPENMP
   EXPECT_EQ(big.path(), exec_path::parallel);
   EXPECT_EQ(parmap::test::threads_of(big), 2);
+#else
+  EXPECT_EQ(big.path(), exec_path::serial);  // built without OpenMP: its loop runs on the caller
+  EXPECT_NE(big.reason.find("built without OpenMP"), std::string::npos) << big.reason;
+#endif
   EXPECT_EQ(parmap::test::gpu_part(big), nullptr);  // no GPU, so no GPU rule
   const plan small = parmap::detail::decide(square_f32(16, x.data(), y.data()), {.n_jobs = 2});
   EXPECT_EQ(small.path(), exec_path::serial);
