@@ -66,6 +66,25 @@ bool thread_waiting(int tid) noexcept {
 
 // body(i) for i in [first, n). Throws task_error for the lowest failing index;
 // elements above a failure are not started.
+double growth_monitor::elapsed() const noexcept { return now_seconds() - wall0_; }
+
+void growth_monitor::restart() noexcept {
+  wall0_ = now_seconds();
+  cpu0_ = serialised_ ? process_cpu_seconds() : 0.0;
+}
+
+growth_period growth_monitor::end_period(double workers_cpu) noexcept {
+  const double wall = now_seconds();
+  growth_period p{wall - wall0_, workers_cpu};
+  if (serialised_) {  // whoever holds the lock computes: the whole process's CPU
+    const double cpu = process_cpu_seconds();
+    p.cpu = cpu - cpu0_;
+    cpu0_ = cpu;
+  }
+  wall0_ = wall;
+  return p;
+}
+
 void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar* bar,
                fn_ref<void(std::size_t)> body, const loop_hooks& hooks) {
   failure fail(n);
@@ -144,8 +163,7 @@ void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar
     fail.rethrow_if_failed();
     return;
   }
-  double last = now_seconds();
-  double process_cpu = lim.serialised ? process_cpu_seconds() : 0.0;
+  growth_monitor monitor(lim.serialised);
   for (auto& s : slots) s.cpu = thread_cpu_seconds(s.thread.native_handle());
   for (;;) {
     if (std::all_of(slots.begin(), slots.end(), [](const slot& s) { return s.finished; })) break;
@@ -159,9 +177,8 @@ void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar
       }
       lock.lock();
     }
-    const double now = now_seconds();
     const std::size_t unstarted = n - std::min(n, next.load());
-    if (slots.size() >= cap || unstarted == 0 || fail.stop() < n || now - last < 0.009) continue;
+    if (slots.size() >= cap || unstarted == 0 || fail.stop() < n || monitor.elapsed() < 0.009) continue;
     double used = 0;
     std::size_t running = 0;
     std::size_t asleep = 0;
@@ -174,12 +191,7 @@ void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar
       ++running;
       if (thread_waiting(s.tid.load())) ++asleep;
     }
-    if (lim.serialised) {  // whoever holds the lock: the whole process's CPU
-      const double p = process_cpu_seconds();
-      used = p - process_cpu;
-      process_cpu = p;
-    }
-    if (workers_waiting(used, now - last, running, asleep, lim.serialised)) {
+    if (monitor.waiting(monitor.end_period(used), running, asleep)) {
       const std::size_t add = std::min({cap - slots.size(), slots.size(), unstarted});
       const std::size_t before = slots.size();
       spawn(add);
@@ -187,7 +199,6 @@ void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar
         slots[k].cpu = thread_cpu_seconds(slots[k].thread.native_handle());
       }
     }
-    last = now;
   }
   lock.unlock();
   for (auto& s : slots) s.thread.join();

@@ -33,6 +33,24 @@ TEST(GrowthRule, SerialisedWorkersShareOneCore) {
   EXPECT_FALSE(workers_waiting(0.0, 1.0, 0, 0, true));
 }
 
+// The one monitor (the task loop's and parmap.joblib's): a period's CPU is
+// the workers' own, or for serialised workers the process's, and the rule is
+// the one above. Asserts only what holds for any machine's figures.
+TEST(GrowthMonitor, PeriodsAndTheRule) {
+  parmap::detail::growth_monitor own(false);
+  const auto p = own.end_period(0.25);
+  EXPECT_EQ(p.cpu, 0.25);  // the workers' CPU, as given
+  EXPECT_GE(p.wall, 0.0);
+  EXPECT_TRUE(own.waiting({1.0, 0.1}, 4, 2));   // 0.1 CPU s in 4 worker-seconds, half asleep
+  EXPECT_FALSE(own.waiting({1.0, 3.0}, 4, 2));  // busy
+  parmap::detail::growth_monitor serialised(true);
+  const auto q = serialised.end_period(100.0);
+  EXPECT_LT(q.cpu, 100.0);  // ignored: the process's CPU over a moment counts
+  EXPECT_GE(q.cpu, 0.0);
+  EXPECT_FALSE(serialised.waiting({1.0, 0.95}, 8, 7));  // the lock is busy
+  EXPECT_TRUE(serialised.waiting({1.0, 0.01}, 8, 8));   // all asleep, no CPU
+}
+
 // Workers that hold one lock while they compute, as Python threads hold the
 // GIL: they must not make the loop grow beyond its start.
 TEST(TaskLoop, SerialisedComputeDoesNotGrow) {

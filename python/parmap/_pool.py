@@ -2,8 +2,8 @@
 
 Pool(start, cap, feed) starts `start` daemon threads that run queued jobs (callables of no
 arguments) in order of submission. While every worker is busy, a monitor looks every 10 ms
-and, when the C++ task loop's growth rule for GIL-serialised callables says the workers wait
-(sleep, I/O) rather than compute, doubles the workers up to `cap`, first asking `feed(k)` for
+and, when the C++ task loop's growth monitor (_core.GrowthMonitor, for GIL-serialised
+callables) says the workers wait (sleep, I/O) rather than compute, doubles the workers up to `cap`, first asking `feed(k)` for
 k more jobs when fewer than that are queued.
 
 shutdown() never waits for a running job: queued jobs are dropped and each worker exits when
@@ -116,15 +116,16 @@ class Pool:
                 w.busy = False
 
     def _watch(self):
+        monitor = _core.GrowthMonitor()  # the C++ task loop's, for GIL-serialised workers
         while True:
             with self._lock:
                 while not self._stopping and not self._may_grow():
                     self._saturated.wait()
                 if self._stopping:
                     return
-            wall, cpu = time.monotonic(), time.process_time()
+            monitor.restart()
             time.sleep(_TICK)
-            wall, cpu = time.monotonic() - wall, time.process_time() - cpu
+            period = monitor.end_period()
             with self._lock:
                 if self._stopping:
                     return
@@ -135,7 +136,7 @@ class Pool:
             with self._lock:
                 if self._stopping or not self._may_grow() or len(self._workers) != len(tids):
                     continue
-                if not _core.workers_waiting(cpu, wall, len(tids), asleep):
+                if not monitor.waiting(period, len(tids), asleep):
                     continue
                 want = min(len(self._workers), self._cap - len(self._workers))
                 missing = want - len(self._queue)

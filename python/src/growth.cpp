@@ -1,13 +1,15 @@
-// The facts and the rule behind parmap.joblib's worker pool (parmap/_pool.py):
-// "all cores", the cap on calls in flight, whether a thread sleeps, and the
-// task loop's growth rule, so that Python grows its pool exactly as the C++
-// task loop grows its own.
+// The facts and the monitor behind parmap.joblib's worker pool
+// (parmap/_pool.py): "all cores", the cap on calls in flight, whether a
+// thread sleeps, and the task loop's own growth monitor, so that Python grows
+// its pool exactly as the C++ task loop grows its own.
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/vector.h>
 
 #include <algorithm>
 #include <chrono>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bindings.hpp"
@@ -36,15 +38,26 @@ void register_growth(nb::module_& m) {
       nb::arg("native_ids"),
       "How many of these threads of this process sleep (wait) rather than run, looked at with the "
       "GIL released for 1 ms so that a thread that only waited for it can take it.");
-  m.def(
-      "workers_waiting",
-      [](double used, double wall, std::size_t running, std::size_t asleep) {
-        return detail::workers_waiting(used, wall, running, asleep, /*serialised=*/true);
-      },
-      nb::arg("cpu_seconds"), nb::arg("wall_seconds"), nb::arg("running"), nb::arg("asleep"),
-      "The task loop's growth rule for callables serialised by the GIL: over wall_seconds the "
-      "process used cpu_seconds while `running` workers were busy and `asleep` of them sleep now. "
-      "True when they wait rather than compute, so more workers would help.");
+  nb::class_<detail::growth_monitor>(
+      m, "GrowthMonitor",
+      "The task loop's growth monitor, for workers serialised by the GIL: it times the periods "
+      "between its looks (wall time, the process's CPU) and applies the task loop's growth rule.")
+      .def(nb::init<bool>(), nb::arg("serialised") = true)
+      .def("restart", &detail::growth_monitor::restart, "Begins a period now.")
+      .def(
+          "end_period",
+          [](detail::growth_monitor& g) {
+            const detail::growth_period p = g.end_period();
+            return nb::make_tuple(p.wall, p.cpu);
+          },
+          "Ends the period and begins the next; returns (wall seconds, process CPU seconds).")
+      .def(
+          "waiting",
+          [](const detail::growth_monitor& g, std::pair<double, double> period, std::size_t running,
+             std::size_t asleep) { return g.waiting({period.first, period.second}, running, asleep); },
+          nb::arg("period"), nb::arg("running"), nb::arg("asleep"),
+          "True when the `running` workers, `asleep` of them asleep now, waited rather than computed "
+          "over `period` (from end_period), so more workers would help.");
 }
 
 }  // namespace parmap::python

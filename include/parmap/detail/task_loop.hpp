@@ -46,6 +46,38 @@ inline bool workers_waiting(double used, double wall, std::size_t running, std::
   return used < 0.5 * wall * static_cast<double>(running) && 2 * asleep >= running;
 }
 
+// One period between two looks of a growth monitor: its wall time, and the
+// CPU seconds the workers used in it (serialised: the whole process's).
+struct growth_period {
+  double wall = 0;
+  double cpu = 0;
+};
+
+// The one growth monitor, of every task loop and of parmap.joblib's pool
+// (through parmap._core): it times the periods between its looks and applies
+// the growth rule (workers_waiting) to each.
+class growth_monitor {
+ public:
+  explicit growth_monitor(bool serialised) noexcept : serialised_(serialised) { restart(); }
+  // Seconds since the period began.
+  [[nodiscard]] double elapsed() const noexcept;
+  // Begins a period now.
+  void restart() noexcept;
+  // Ends the period and begins the next. workers_cpu: the CPU seconds the
+  // workers used in it (ignored for serialised workers: the process's count).
+  growth_period end_period(double workers_cpu = 0) noexcept;
+  // The rule over period p: true when the `running` workers, `asleep` of them
+  // asleep now, wait rather than compute, so more workers would help.
+  [[nodiscard]] bool waiting(const growth_period& p, std::size_t running, std::size_t asleep) const noexcept {
+    return workers_waiting(p.cpu, p.wall, running, asleep, serialised_);
+  }
+
+ private:
+  bool serialised_;
+  double wall0_ = 0;
+  double cpu0_ = 0;  // the process's CPU seconds at the period's start (serialised)
+};
+
 // Optional hooks of one loop, both run by parmap's threads.
 struct loop_hooks {
   // Wraps each worker's whole run (e.g. to hold an interpreter's thread state);
