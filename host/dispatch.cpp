@@ -84,13 +84,7 @@ void throw_short_output(std::size_t in_n, std::size_t out_n) {
                               " elements, in has " + std::to_string(in_n));
 }
 
-void check_no_partial_overlap(const void* in, std::size_t in_bytes, const void* out,
-                              std::size_t out_bytes, bool same_element_size) {
-  if (in_bytes == 0 || out_bytes == 0) return;
-  const auto a = reinterpret_cast<std::uintptr_t>(in);
-  const auto b = reinterpret_cast<std::uintptr_t>(out);
-  const bool overlap = a < b + out_bytes && b < a + in_bytes;
-  if (!overlap || (a == b && same_element_size)) return;
+void throw_partial_overlap() {
   throw std::invalid_argument(
       "parmap: output overlaps input partially (in place is allowed only with the same span and "
       "element size)");
@@ -444,7 +438,6 @@ plan choose(const call_info& call, const inputs& in) {
   return p;
 }
 
-plan decide(const call_info& call, const options& opt) { return choose(call, gather(call, opt)); }
 
 route settle_adaptive(const adaptive_run& a, double per_element, std::size_t remaining, const char** why) {
   const int most = std::max(a.threads, a.max_workers);

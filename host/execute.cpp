@@ -187,7 +187,9 @@ void vmap(const call_info& call, const map_thunks& t, const options& opt) {
     return std::string("parmap::map ") + call.what + " n=" + std::to_string(n) + " " + to_string(p.used());
   });
   const host_body host{t};
-  if (const auto* g = std::get_if<gpu_run>(&p.run)) {
+  if (p.path() == exec_path::serial) {  // small maps: the chunk body straight away
+    host.cpu(0, n, 1);
+  } else if (const auto* g = std::get_if<gpu_run>(&p.run)) {
     const std::size_t first = run_gpu(t, call, *g, o);
     if (first < n) run_host(cpu_fallback(*g), host, first, n, p);
   } else if (const auto* s = std::get_if<split_run>(&p.run)) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
@@ -164,8 +165,16 @@ inline void check_arguments(std::size_t in_n, std::size_t out_n, int n_jobs) {
   validate_n_jobs(n_jobs, "parmap: options.n_jobs");
   if (out_n < in_n) throw_short_output(in_n, out_n);
 }
-void check_no_partial_overlap(const void* in, std::size_t in_bytes, const void* out,
-                              std::size_t out_bytes, bool same_element_size);
+[[noreturn]] void throw_partial_overlap();
+inline void check_no_partial_overlap(const void* in, std::size_t in_bytes, const void* out, std::size_t out_bytes,
+                                     bool same_element_size) {
+  if (in_bytes == 0 || out_bytes == 0) return;
+  const auto a = reinterpret_cast<std::uintptr_t>(in);
+  const auto b = reinterpret_cast<std::uintptr_t>(out);
+  const bool overlap = a < b + out_bytes && b < a + in_bytes;
+  if (!overlap || (a == b && same_element_size)) return;
+  throw_partial_overlap();
+}
 
 // Reads the settings, the data's location and the machine once: the probe
 // only for work that can use a GPU, the calibration only for an automatic
@@ -179,7 +188,7 @@ inputs gather(const call_info& call, const options& opt);
 plan choose(const call_info& call, const inputs& in);
 
 // choose(call, gather(call, opt)).
-plan decide(const call_info& call, const options& opt);
+inline plan decide(const call_info& call, const options& opt) { return choose(call, gather(call, opt)); }
 
 // The threads n_jobs = -1 ("all cores") means: OpenMP's count, which honours
 // OMP_NUM_THREADS (the hardware's without OpenMP). For C++ and Python alike.
