@@ -17,6 +17,7 @@ const char* op_name(op_code c) noexcept {
     return #name;
     PARMAP_OP_LIST(PARMAP_X)
 #undef PARMAP_X
+    case op_code::program: return "elementwise";
   }
   return "?";
 }
@@ -86,6 +87,7 @@ std::optional<op_call> typed_op_call(op_code code, const op_param* p) {
   }
     PARMAP_OP_LIST(PARMAP_X)
 #undef PARMAP_X
+    case op_code::program: break;
   }
   return std::nullopt;
 }
@@ -97,6 +99,7 @@ int params_of(op_code code) noexcept {
     return param_count(params);
     PARMAP_OP_LIST(PARMAP_X)
 #undef PARMAP_X
+    case op_code::program: break;
   }
   return 0;
 }

@@ -7,11 +7,16 @@
 
 #include "parmap/detail/catalogue.hpp"
 #include "parmap/detail/cpu_loop.hpp"
+#include "parmap/detail/program_cpu.hpp"
 
 namespace parmap::detail {
 
 void catalogue_chunk(const op_call& c, const void* in, void* out, std::size_t b, std::size_t e,
                      failure& fail) {
+  if (c.code == op_code::program) {
+    program_chunk(program_of(c), in, out, b, e);
+    return;
+  }
   visit(c, [&]<class T, class Fn>(std::type_identity<T>, const Fn& f) {
     run_range(f, static_cast<const T*>(in), static_cast<T*>(out), b, e, fail);
   });

@@ -25,19 +25,19 @@ namespace parmap::detail {
 namespace {
 
 // The call's CPU pieces: its chunk body and its element thunk, the
-// catalogue's when the call is a built-in op.
+// catalogue's when the call brings none (a built-in op, a Python program).
 struct host_body {
   const map_thunks& t;
 
   void chunk(std::size_t b, std::size_t e, failure& fail) const {
-    if (t.op != nullptr) {
+    if (!t.chunk) {
       catalogue_chunk(*t.op, t.in, t.out, b, e, fail);
     } else {
       t.chunk(b, e, fail);
     }
   }
   void element(std::size_t i) const {
-    if (t.op != nullptr) {
+    if (!t.element) {
       failure fail(i + 1);
       catalogue_chunk(*t.op, t.in, t.out, i, i + 1, fail);
       fail.rethrow_if_failed();

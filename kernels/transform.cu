@@ -5,6 +5,7 @@
 
 #include "catalogue_kernel.hpp"
 #include "parmap/detail/catalogue.hpp"
+#include "parmap/detail/program.hpp"
 
 #if THRUST_DEVICE_SYSTEM == THRUST_DEVICE_SYSTEM_CUDA
 #include <cuda_runtime_api.h>
@@ -17,20 +18,47 @@
 #endif
 
 namespace parmap::detail::PARMAP_KERNEL_NS {
+namespace {
+
+// A traced program as a Thrust functor: the whole program travels by value
+// in the kernel's parameters; every thread runs the same instructions.
+template <class T>
+struct program_functor {
+  program p;
+  PARMAP_HOST_DEVICE T operator()(T x) const { return run_program<T, T>(p, x); }
+};
+
+template <class T, class Fn>
+void transform(const void* in, void* out, std::size_t n, void* stream, const Fn& f) {
+  const T* first = static_cast<const T*>(in);
+  T* result = static_cast<T*>(out);
+#if THRUST_DEVICE_SYSTEM == THRUST_DEVICE_SYSTEM_CUDA
+  // par_nosync: the backend synchronises the stream once after the job.
+  thrust::transform(thrust::cuda::par_nosync.on(static_cast<cudaStream_t>(stream)), first, first + n,
+                    result, f);
+#else
+  (void)stream;
+  thrust::transform(thrust::omp::par, first, first + n, result, f);
+#endif
+}
+
+}  // namespace
 
 void catalogue_kernel(const void* in, void* out, std::size_t n, void* stream, const void* ctx) {
   const auto& call = *static_cast<const op_call*>(ctx);
+  if (call.code == op_code::program) {  // the device path maps T to T only
+    switch (call.type) {
+#define PARMAP_Y(name, type, ...)                                                           \
+  case dtype::name:                                                                         \
+    transform<type>(in, out, n, stream, program_functor<type>{program_of(call)});           \
+    return;
+      PARMAP_TYPE_LIST(PARMAP_Y)
+#undef PARMAP_Y
+    }
+    return;
+  }
   visit(call, [&]<class T, class Fn>(std::type_identity<T>, const Fn& f) {
-    const T* first = static_cast<const T*>(in);
-    T* result = static_cast<T*>(out);
-#if THRUST_DEVICE_SYSTEM == THRUST_DEVICE_SYSTEM_CUDA
-    // par_nosync: the backend synchronises the stream once after the job.
-    thrust::transform(thrust::cuda::par_nosync.on(static_cast<cudaStream_t>(stream)), first,
-                      first + n, result, f);
-#else
-    (void)stream;
-    thrust::transform(thrust::omp::par, first, first + n, result, f);
-#endif
+    transform<T>(in, out, n, stream, f);
   });
 }
 

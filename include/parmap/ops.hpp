@@ -87,6 +87,18 @@ PARMAP_HOST_DEVICE constexpr T absolute(T x) noexcept {
 PARMAP_HOST_DEVICE inline float m_pow(float x, float p) noexcept { return ::powf(x, p); }
 PARMAP_HOST_DEVICE inline double m_pow(double x, double p) noexcept { return ::pow(x, p); }
 
+// An op called on a value parmap::elementwise is tracing records itself
+// (elementwise.hpp).
+template <class T>
+class traced;
+template <class Op, class T>
+traced<T> trace_op(const Op& op, const traced<T>& x);
+#define PARMAP_TRACED_CALL                                            \
+  template <class V>                                                  \
+  detail::traced<V> operator()(const detail::traced<V>& x) const {    \
+    return detail::trace_op(*this, x);                                \
+  }
+
 // Common members of every built-in op: it has a GPU kernel, and its code in
 // the precompiled catalogue.
 template <op_code Code>
@@ -118,6 +130,7 @@ namespace parmap::ops {
     PARMAP_HOST_DEVICE constexpr T operator()(T x) const noexcept {              \
       return expr;                                                               \
     }                                                                            \
+    PARMAP_TRACED_CALL                                                           \
   };                                                                             \
   inline constexpr name##_fn name{};
 
@@ -142,6 +155,7 @@ struct scale_fn : detail::op_base<detail::op_code::scale> {
   P a;
   template <class T>
   static constexpr bool supports = detail::arithmetic<T>;
+  PARMAP_TRACED_CALL
   template <class T>
   [[nodiscard]] constexpr scale_fn<T> rebind() const noexcept { return {{}, static_cast<T>(a)}; }
   template <detail::arithmetic T>
@@ -156,6 +170,7 @@ struct shift_fn : detail::op_base<detail::op_code::shift> {
   P b;
   template <class T>
   static constexpr bool supports = detail::arithmetic<T>;
+  PARMAP_TRACED_CALL
   template <class T>
   [[nodiscard]] constexpr shift_fn<T> rebind() const noexcept { return {{}, static_cast<T>(b)}; }
   template <detail::arithmetic T>
@@ -170,6 +185,7 @@ struct affine_fn : detail::op_base<detail::op_code::affine> {
   P a, b;
   template <class T>
   static constexpr bool supports = detail::arithmetic<T>;
+  PARMAP_TRACED_CALL
   template <class T>
   [[nodiscard]] constexpr affine_fn<T> rebind() const noexcept {
     return {{}, static_cast<T>(a), static_cast<T>(b)};
@@ -186,6 +202,7 @@ struct pow_fn : detail::op_base<detail::op_code::pow> {
   P p;
   template <class T>
   static constexpr bool supports = detail::arithmetic<T>;
+  PARMAP_TRACED_CALL
   template <class T>
   [[nodiscard]] constexpr pow_fn<T> rebind() const noexcept { return {{}, static_cast<T>(p)}; }
   template <detail::arithmetic T>
@@ -217,6 +234,7 @@ struct clamp_fn : detail::op_base<detail::op_code::clamp> {
   P lo, hi;
   template <class T>
   static constexpr bool supports = detail::arithmetic<T>;
+  PARMAP_TRACED_CALL
   template <class T>
   [[nodiscard]] constexpr clamp_fn<T> rebind() const noexcept {
     return {{}, static_cast<T>(lo), static_cast<T>(hi)};

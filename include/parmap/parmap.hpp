@@ -5,6 +5,7 @@
 
 #include "config.hpp"
 #include "device.hpp"
+#include "elementwise.hpp"
 #include "errors.hpp"
 #include "map.hpp"
 #include "ops.hpp"

@@ -86,6 +86,7 @@ void visit_typed(const op_call& c, Exec&& exec) {
   }
     PARMAP_OP_LIST(PARMAP_X)
 #undef PARMAP_X
+    case op_code::program: break;  // run by the program's own loops
   }
   throw std::logic_error("parmap: op not in the catalogue for this element type");
 }

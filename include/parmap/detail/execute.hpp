@@ -18,6 +18,7 @@
 #include "device_backend.hpp"
 #include "dispatch.hpp"
 #include "fn_ref.hpp"
+#include "program.hpp"
 
 namespace parmap::detail {
 
@@ -28,13 +29,21 @@ concept user_device_op = requires(const F& f, const T* in, U* out, std::size_t n
   f.parmap_gpu_transform(in, out, n, s);
 };
 
+// A function traced by parmap::elementwise (elementwise.hpp): its program
+// for T runs on the device when the map is T to T of a catalogue type.
+template <class F>
+concept traced_function = requires(const F& f) { f.program_for(dtype::f32).code; };
 template <class F, class T, class U>
-inline constexpr bool has_gpu_impl = catalogue_op<F, T, U> || user_device_op<F, T, U>;
+concept program_op = traced_function<F> && catalogue_type<T> && std::same_as<T, U>;
 
-// What the executor runs for one call. Exactly one of `op` (a built-in op:
-// the precompiled catalogue serves the CPU and the GPU) and `chunk` (the
-// caller's own loop) is set; `element` runs one element for the task loop;
-// `kernel` is the caller's GPU transform, when it has one.
+template <class F, class T, class U>
+inline constexpr bool has_gpu_impl = catalogue_op<F, T, U> || user_device_op<F, T, U> || program_op<F, T, U>;
+
+// What the executor runs for one call. `op` is the precompiled catalogue's
+// call (a built-in op, or a traced program): it serves the GPU, and the CPU
+// unless `chunk` (the caller's own loop, compiled in its translation unit)
+// is set; `element` runs one element for the task loop; `kernel` is the
+// caller's GPU transform, when it has one.
 struct map_thunks {
   const void* in = nullptr;
   void* out = nullptr;
@@ -50,7 +59,10 @@ void vmap(const call_info& call, const map_thunks& t, const options& opt);
 
 // out[i] = op(in[i]) for i < n with a built-in op: the call described from
 // the op_call alone, for C++ (execute) and Python alike.
-inline void map_op(const op_call& c, const void* in, void* out, std::size_t n, const options& opt) {
+// A traced program (op_code::program) maps to its own output type, and the
+// report names it by `what`.
+inline void map_op(const op_call& c, const void* in, void* out, std::size_t n, const options& opt,
+                   const char* what = nullptr) {
   call_info call;
   call.n = n;
   call.in_elem_bytes = call.out_elem_bytes = dtype_size(c.type);
@@ -60,6 +72,13 @@ inline void map_op(const op_call& c, const void* in, void* out, std::size_t n, c
   call.in = in;
   call.out = out;
   call.what = op_name(c.code);
+  if (c.code == op_code::program) {
+    const program& p = program_of(c);
+    call.cost = p.cost;
+    call.out_elem_bytes = vtype_size(p.out);
+    call.gpu_kernel = p.out == vtype_of(c.type);  // the device maps T to T
+    if (what != nullptr) call.what = what;
+  }
   map_thunks t;
   t.in = in;
   t.out = out;
@@ -118,6 +137,14 @@ void execute(const F& f, std::span<const T> in, U* out, const options& opt) {
     if constexpr (user_device_op<F, T, U>) {
       t.kernel = &user_kernel<F, T, U>;
       t.kernel_ctx = &f;
+    }
+    op_call program;  // the GPU runs the program, the CPU f itself
+    if constexpr (program_op<F, T, U>) {
+      const auto& traced = f.program_for(dtype_of<T>::value);
+      program = program_call(traced.code, dtype_of<T>::value);
+      call.cost = traced.code.cost;
+      call.what = traced.what.c_str();
+      t.op = &program;
     }
     vmap(call, t, opt);
   }

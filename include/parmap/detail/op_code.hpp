@@ -47,6 +47,9 @@ enum class op_code : std::uint8_t {
 #define PARMAP_X(name, ...) name,
   PARMAP_OP_LIST(PARMAP_X)
 #undef PARMAP_X
+  // Not a built-in op: a traced program (detail/program.hpp) the op_call
+  // points to; its cost comes from its instructions.
+  program,
 };
 
 enum class dtype : std::uint8_t {
@@ -65,6 +68,7 @@ constexpr cost_class cost_of(op_code c) noexcept {
     return cost_class::cost;
     PARMAP_OP_LIST(PARMAP_X)
 #undef PARMAP_X
+    case op_code::program: break;
   }
   return cost_class::unknown;
 }

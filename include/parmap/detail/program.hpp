@@ -1,0 +1,574 @@
+// A traced element-wise function as data: a short program of typed
+// instructions over a few registers. parmap::elementwise (C++) and
+// @parmap.elementwise (Python) record it once (program_builder,
+// host/program.cpp); the GPU runs it with one precompiled Thrust functor per
+// element type (program_functor, in kernels/, also built for Thrust's OpenMP
+// system), the Python CPU path with a block-wise interpreter
+// (host/program_cpu.cpp). Both evaluate every instruction with run_instr, so
+// they compute the same thing, and every GPU thread runs the same
+// instruction sequence (uniform control flow).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "../config.hpp"
+#include "catalogue.hpp"
+
+namespace parmap::detail {
+
+// The types a program computes in. Smaller integers never occur: C++ and
+// NumPy promote them first.
+// V(enumerator, C++ type, NumPy's name)
+#define PARMAP_VALUE_TYPE_LIST(V)  \
+  V(b8, bool, "bool")              \
+  V(i32, std::int32_t, "int32")    \
+  V(i64, std::int64_t, "int64")    \
+  V(u32, std::uint32_t, "uint32")  \
+  V(u64, std::uint64_t, "uint64")  \
+  V(f32, float, "float32")         \
+  V(f64, double, "float64")
+
+enum class vtype : std::uint8_t {
+#define PARMAP_V(name, ...) name,
+  PARMAP_VALUE_TYPE_LIST(PARMAP_V)
+#undef PARMAP_V
+};
+
+// The vtype of a C++ arithmetic type after C++'s integral promotions (long
+// and long long are both i64 on LP64).
+template <class T>
+constexpr vtype vtype_for() noexcept {
+  static_assert(std::is_arithmetic_v<T>);
+  using P = decltype(+T{});  // integral promotion; bool stays bool only here
+  if constexpr (std::is_same_v<T, bool>) {
+    return vtype::b8;
+  } else if constexpr (std::is_floating_point_v<P>) {
+    static_assert(sizeof(P) == 4 || sizeof(P) == 8, "parmap::elementwise: long double is not supported");
+    return sizeof(P) == 4 ? vtype::f32 : vtype::f64;
+  } else if constexpr (std::is_signed_v<P>) {
+    return sizeof(P) == 4 ? vtype::i32 : vtype::i64;
+  } else {
+    return sizeof(P) == 4 ? vtype::u32 : vtype::u64;
+  }
+}
+
+constexpr vtype vtype_of(dtype t) noexcept {
+  switch (t) {
+    case dtype::f32: return vtype::f32;
+    case dtype::f64: return vtype::f64;
+    case dtype::i32: return vtype::i32;
+    case dtype::i64: return vtype::i64;
+  }
+  return vtype::f64;
+}
+
+constexpr std::size_t vtype_size(vtype t) noexcept {
+  switch (t) {
+#define PARMAP_V(name, type, ...) \
+  case vtype::name:               \
+    return sizeof(type);
+    PARMAP_VALUE_TYPE_LIST(PARMAP_V)
+#undef PARMAP_V
+  }
+  return 0;
+}
+
+constexpr bool is_float(vtype t) noexcept { return t == vtype::f32 || t == vtype::f64; }
+constexpr bool is_integer(vtype t) noexcept { return t != vtype::b8 && !is_float(t); }
+
+// NumPy's name of t ("float32"), and C++'s ("float"), from the list.
+const char* vtype_numpy_name(vtype t) noexcept;
+
+// The instructions. I(name, operands, kind): kind says which value types it
+// takes (any, number: not bool, integer, float) and whether it compares.
+#define PARMAP_INSTR_LIST(I) \
+  I(constant, 0, any)        \
+  I(convert, 1, any)         \
+  I(add, 2, any)             \
+  I(sub, 2, number)          \
+  I(mul, 2, any)             \
+  I(div, 2, number)          \
+  I(mod, 2, integer)         \
+  I(floordiv, 2, number)     \
+  I(floormod, 2, number)     \
+  I(neg, 1, number)          \
+  I(eq, 2, compare)          \
+  I(ne, 2, compare)          \
+  I(lt, 2, compare)          \
+  I(le, 2, compare)          \
+  I(gt, 2, compare)          \
+  I(ge, 2, compare)          \
+  I(where, 3, any)           \
+  I(sqrt, 1, floating)       \
+  I(rsqrt, 1, floating)      \
+  I(exp, 1, floating)        \
+  I(log, 1, floating)        \
+  I(sin, 1, floating)        \
+  I(cos, 1, floating)        \
+  I(tanh, 1, floating)       \
+  I(sigmoid, 1, floating)    \
+  I(pow, 2, floating)        \
+  I(abs, 1, any)             \
+  I(min, 2, any)             \
+  I(max, 2, any)             \
+  I(minimum, 2, any)         \
+  I(maximum, 2, any)         \
+  I(apply, 1, any)
+
+enum class iop : std::uint8_t {
+#define PARMAP_I(name, ...) name,
+  PARMAP_INSTR_LIST(PARMAP_I)
+#undef PARMAP_I
+};
+
+const char* iop_name(iop op) noexcept;
+
+// One register's value.
+union value {
+  bool b8;
+  std::int32_t i32;
+  std::int64_t i64;
+  std::uint32_t u32;
+  std::uint64_t u64;
+  float f32;
+  double f64;
+};
+
+// dst = op(a, b, c) in `type` (comparisons: `type` is the operands'; the
+// result is b8). constant: dst = consts[aux]; convert: from `from` to `type`;
+// apply: dst = ops[aux](a), a built-in op of the catalogue.
+struct instr {
+  iop op{};
+  vtype type{};
+  std::uint8_t dst = 0, a = 0, b = 0, c = 0, aux = 0;
+  vtype from{};
+};
+
+// The program itself: a fixed-size, trivially copyable block (under 1 KiB),
+// passed by value to the GPU functor. code[0, first_body) loads the
+// constants; the input is in register input_reg, the result (of type `out`)
+// in result_reg. Neither the input's nor a constant's register is reused.
+struct program {
+  static constexpr int max_instructions = 64;
+  static constexpr int max_registers = 24;
+  static constexpr int max_constants = 24;
+  static constexpr int max_ops = 4;
+
+  instr code[max_instructions]{};
+  value consts[max_constants]{};
+  op_call ops[max_ops]{};
+  std::uint8_t count = 0, first_body = 0, registers = 0, input_reg = 0, result_reg = 0;
+  vtype in{}, out{};
+  cost_class cost = cost_class::memory;
+};
+static_assert(std::is_trivially_copyable_v<program> && sizeof(program) < 1024);
+
+// The program an op_call of op_code::program carries (a pointer, valid for
+// the call).
+inline const program& program_of(const op_call& c) noexcept {
+  const program* p = nullptr;
+  std::memcpy(static_cast<void*>(&p), c.params, sizeof p);
+  return *p;
+}
+inline op_call program_call(const program& p, dtype t) noexcept {
+  op_call c;
+  c.code = op_code::program;
+  c.type = t;
+  const program* ptr = &p;
+  std::memcpy(c.params, static_cast<const void*>(&ptr), sizeof ptr);
+  return c;
+}
+
+// Records a program, instruction by instruction, from the C++ tracer
+// (elementwise.hpp) or the Python one (parmap/_trace.py). Values are numbered
+// in the order they are made; the input is value 0. Each call checks its
+// operands' types and throws std::invalid_argument naming what is wrong.
+class program_builder {
+ public:
+  explicit program_builder(vtype in);
+
+  vtype type_of(int v) const;
+  int input() const noexcept { return 0; }
+  int constant(vtype t, value v);
+  int convert(int v, vtype to);                       // v itself when already `to`
+  int unary(iop op, int a);                           // neg, abs, sqrt ... sigmoid
+  int binary(iop op, int a, int b);                   // both of one type; compares give b8
+  int where(int c, int a, int b);                     // c b8; a, b of one type
+  int apply(const op_call& op, int a);                // a built-in op on a's type
+  // The finished program returning value `result` converted to `out`:
+  // unused values dropped, registers allocated. Throws std::invalid_argument
+  // past program's limits.
+  program finish(int result, vtype out) const;
+  // Value v written as an expression ("x*x + 2*x + 1"); x is the input.
+  std::string text(int v) const;
+
+ private:
+  struct node {
+    iop op{};
+    vtype type{};      // the result's type (b8 for compares)
+    vtype operand{};   // the operands' type
+    int a = -1, b = -1, c = -1;
+    value k{};         // constant
+    op_call call{};    // apply
+  };
+  int add_node(const node& n);
+  void check(int v) const;
+  std::vector<node> nodes_;
+};
+
+// ---- evaluation, shared by the GPU functor and the CPU interpreter --------
+
+// Integer arithmetic wraps (computed in the unsigned type); a division or
+// remainder by zero gives 0, and MIN / -1 gives MIN (as NumPy does; in C++
+// both are undefined). floordiv/floormod round towards minus infinity, with
+// NumPy's rules for floats.
+template <class V>
+PARMAP_HOST_DEVICE inline V p_add(V a, V b) noexcept {
+  if constexpr (std::is_same_v<V, bool>) return a || b;  // NumPy's bool add
+  else if constexpr (std::is_integral_v<V>) return static_cast<V>(static_cast<std::make_unsigned_t<V>>(a) + static_cast<std::make_unsigned_t<V>>(b));
+  else return a + b;
+}
+template <class V>
+PARMAP_HOST_DEVICE inline V p_sub(V a, V b) noexcept {
+  if constexpr (std::is_integral_v<V>) return static_cast<V>(static_cast<std::make_unsigned_t<V>>(a) - static_cast<std::make_unsigned_t<V>>(b));
+  else return a - b;
+}
+template <class V>
+PARMAP_HOST_DEVICE inline V p_mul(V a, V b) noexcept {
+  if constexpr (std::is_same_v<V, bool>) return a && b;
+  else if constexpr (std::is_integral_v<V>) return static_cast<V>(static_cast<std::make_unsigned_t<V>>(a) * static_cast<std::make_unsigned_t<V>>(b));
+  else return a * b;
+}
+template <class V>
+PARMAP_HOST_DEVICE inline bool min_by_minus_one(V a, V b) noexcept {
+  if constexpr (std::is_signed_v<V>) {
+    return b == V(-1) && a == static_cast<V>(static_cast<std::make_unsigned_t<V>>(1) << (sizeof(V) * 8 - 1));
+  } else {
+    (void)a;
+    (void)b;
+    return false;
+  }
+}
+template <class V>
+PARMAP_HOST_DEVICE inline V p_div(V a, V b) noexcept {
+  if constexpr (std::is_integral_v<V>) {
+    if (b == V(0)) return V(0);
+    if (min_by_minus_one(a, b)) return a;
+    return static_cast<V>(a / b);
+  } else {
+    return a / b;
+  }
+}
+template <class V>
+PARMAP_HOST_DEVICE inline V p_mod(V a, V b) noexcept {
+  if (b == V(0)) return V(0);
+  if constexpr (std::is_signed_v<V>) {
+    if (b == V(-1)) return V(0);
+  }
+  return static_cast<V>(a % b);
+}
+// NumPy's npy_divmod for floats (npymath), both results.
+template <class V>
+PARMAP_HOST_DEVICE inline V float_divmod(V a, V b, V& mod) noexcept {
+  mod = static_cast<V>(::fmod(a, b));
+  if (!b) return a / b;
+  V div = (a - mod) / b;
+  if (mod) {
+    if ((b < V(0)) != (mod < V(0))) {
+      mod += b;
+      div -= V(1);
+    }
+  } else {
+    mod = static_cast<V>(::copysign(V(0), b));
+  }
+  V floordiv;
+  if (div) {
+    floordiv = static_cast<V>(::floor(div));
+    if (div - floordiv > V(0.5)) floordiv += V(1);
+  } else {
+    floordiv = static_cast<V>(::copysign(V(0), a / b));
+  }
+  return floordiv;
+}
+template <class V>
+PARMAP_HOST_DEVICE inline V p_floordiv(V a, V b) noexcept {
+  if constexpr (std::is_floating_point_v<V>) {
+    if (!b) return a / b;
+    V mod;
+    return float_divmod(a, b, mod);
+  } else {
+    if (b == V(0)) return V(0);
+    if (min_by_minus_one(a, b)) return a;
+    V q = static_cast<V>(a / b);
+    if constexpr (std::is_signed_v<V>) {
+      if (((a < V(0)) != (b < V(0))) && static_cast<V>(q * b) != a) --q;
+    }
+    return q;
+  }
+}
+template <class V>
+PARMAP_HOST_DEVICE inline V p_floormod(V a, V b) noexcept {
+  if constexpr (std::is_floating_point_v<V>) {
+    if (!b) return static_cast<V>(::fmod(a, b));
+    V mod;
+    (void)float_divmod(a, b, mod);
+    return mod;
+  } else {
+    if (b == V(0)) return V(0);
+    if constexpr (std::is_signed_v<V>) {
+      if (b == V(-1)) return V(0);
+      const V r = static_cast<V>(a % b);
+      return (r != V(0) && ((r < V(0)) != (b < V(0)))) ? static_cast<V>(r + b) : r;
+    } else {
+      return static_cast<V>(a % b);
+    }
+  }
+}
+template <class V>
+PARMAP_HOST_DEVICE inline V p_abs(V a) noexcept {
+  if constexpr (std::is_same_v<V, bool> || std::is_unsigned_v<V>) return a;
+  else return absolute(a);
+}
+template <class V>
+PARMAP_HOST_DEVICE inline V p_neg(V a) noexcept {
+  if constexpr (std::is_same_v<V, bool>) return a;  // never recorded
+  else if constexpr (std::is_integral_v<V>) return static_cast<V>(static_cast<std::make_unsigned_t<V>>(0) - static_cast<std::make_unsigned_t<V>>(a));
+  else return -a;
+}
+template <class T>
+struct int_limits {
+  static constexpr T lo = std::numeric_limits<T>::min();
+  static constexpr T hi = std::numeric_limits<T>::max();
+};
+// A float to an integer saturates (NaN gives 0); C++ leaves the out-of-range
+// conversion undefined.
+template <class To, class From>
+PARMAP_HOST_DEVICE inline To p_convert(From x) noexcept {
+  if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To> && !std::is_same_v<To, bool>) {
+    if (!(x == x)) return To(0);
+    const double d = static_cast<double>(x);
+    if (d <= static_cast<double>(int_limits<To>::lo)) return int_limits<To>::lo;
+    if (d >= static_cast<double>(int_limits<To>::hi)) return int_limits<To>::hi;
+    return static_cast<To>(x);
+  } else {
+    return static_cast<To>(x);
+  }
+}
+template <class V>
+PARMAP_HOST_DEVICE inline V p_minimum(V a, V b) noexcept {  // NumPy's: NaN propagates
+  if constexpr (std::is_floating_point_v<V>) {
+    if (a != a) return a;
+    if (b != b) return b;
+  }
+  return a <= b ? a : b;
+}
+template <class V>
+PARMAP_HOST_DEVICE inline V p_maximum(V a, V b) noexcept {
+  if constexpr (std::is_floating_point_v<V>) {
+    if (a != a) return a;
+    if (b != b) return b;
+  }
+  return a >= b ? a : b;
+}
+template <class V>
+PARMAP_HOST_DEVICE inline V p_sigmoid(V x) noexcept {
+  return V(1) / (V(1) + m_exp(-x));
+}
+
+// op(x) for a built-in op of the catalogue, on the host and the device.
+template <class V>
+PARMAP_HOST_DEVICE inline V apply_op(const op_call& c, V x) noexcept {
+  if constexpr (catalogue_type<V>) {
+    using T = V;
+    switch (c.code) {
+#define PARMAP_X(name, cost, ps, doc, ...)                   \
+  case op_code::name: {                                          \
+    using Fn = __VA_ARGS__;                                      \
+    if constexpr (Fn::template supports<V>) {                    \
+      Fn f{};                                                    \
+      std::memcpy(static_cast<void*>(&f), c.params, sizeof(Fn));    \
+      return f(x);                                               \
+    }                                                            \
+    break;                                                       \
+  }
+      PARMAP_OP_LIST(PARMAP_X)
+#undef PARMAP_X
+      case op_code::program: break;
+    }
+  }
+  return x;
+}
+
+// Calls f.template operator()<V>() with V the C++ type of t.
+template <class F>
+PARMAP_HOST_DEVICE inline void on_vtype(vtype t, F&& f) {
+  switch (t) {
+#define PARMAP_V(name, type, ...)      \
+  case vtype::name:                    \
+    f.template operator()<type>();     \
+    return;
+    PARMAP_VALUE_TYPE_LIST(PARMAP_V)
+#undef PARMAP_V
+  }
+}
+
+// Runs one instruction over `len` elements: regs.template at<V>(r) is
+// register r's elements as V (one value on the GPU, a block on the CPU).
+template <class Regs, class Len>
+PARMAP_HOST_DEVICE inline void run_instr(const program& p, const instr& ins, Regs& regs, Len len) {
+  std::size_t n = 0;
+  if constexpr (std::is_integral_v<Len>) {
+    n = len;
+  } else {
+    n = Len::value;
+  }
+#define PARMAP_LOOP(expr)                                     \
+  {                                                           \
+    PARMAP_SIMD for (std::size_t i = 0; i < n; ++i) d[i] = (expr); \
+  }
+  switch (ins.op) {
+    case iop::constant:
+      on_vtype(ins.type, [&]<class V>() {
+        V* d = regs.template at<V>(ins.dst);
+        const V k = *reinterpret_cast<const V*>(&p.consts[ins.aux]);
+        PARMAP_LOOP(k);
+      });
+      return;
+    case iop::convert:
+      on_vtype(ins.type, [&]<class To>() {
+        on_vtype(ins.from, [&]<class From>() {
+          To* d = regs.template at<To>(ins.dst);
+          const From* a = regs.template at<From>(ins.a);
+          PARMAP_LOOP((p_convert<To, From>(a[i])));
+        });
+      });
+      return;
+    case iop::where:
+      on_vtype(ins.type, [&]<class V>() {
+        V* d = regs.template at<V>(ins.dst);
+        const bool* c = regs.template at<bool>(ins.a);
+        const V* a = regs.template at<V>(ins.b);
+        const V* b = regs.template at<V>(ins.c);
+        PARMAP_LOOP(c[i] ? a[i] : b[i]);
+      });
+      return;
+    case iop::apply:
+      on_vtype(ins.type, [&]<class V>() {
+        V* d = regs.template at<V>(ins.dst);
+        const V* a = regs.template at<V>(ins.a);
+        if constexpr (catalogue_type<V>) {
+          const op_call& c = p.ops[ins.aux];
+          // The op's own functor, chosen once for the whole block.
+          using T = V;
+          switch (c.code) {
+#define PARMAP_X(name, cost, ps, doc, ...)                  \
+  case op_code::name: {                                         \
+    using Fn = __VA_ARGS__;                                     \
+    if constexpr (Fn::template supports<V>) {                   \
+      Fn f{};                                                   \
+      std::memcpy(static_cast<void*>(&f), c.params, sizeof(Fn));   \
+      PARMAP_LOOP(f(a[i]));                                     \
+    }                                                           \
+    break;                                                      \
+  }
+            PARMAP_OP_LIST(PARMAP_X)
+#undef PARMAP_X
+            case op_code::program: break;
+          }
+        } else {
+          PARMAP_LOOP(a[i]);
+        }
+      });
+      return;
+    default: break;
+  }
+  if (ins.op >= iop::eq && ins.op <= iop::ge) {
+    on_vtype(ins.type, [&]<class V>() {
+      bool* d = regs.template at<bool>(ins.dst);
+      const V* a = regs.template at<V>(ins.a);
+      const V* b = regs.template at<V>(ins.b);
+      switch (ins.op) {
+        case iop::eq: PARMAP_LOOP(a[i] == b[i]); break;
+        case iop::ne: PARMAP_LOOP(a[i] != b[i]); break;
+        case iop::lt: PARMAP_LOOP(a[i] < b[i]); break;
+        case iop::le: PARMAP_LOOP(a[i] <= b[i]); break;
+        case iop::gt: PARMAP_LOOP(a[i] > b[i]); break;
+        default: PARMAP_LOOP(a[i] >= b[i]); break;
+      }
+    });
+    return;
+  }
+  on_vtype(ins.type, [&]<class V>() {
+    V* d = regs.template at<V>(ins.dst);
+    const V* a = regs.template at<V>(ins.a);
+    const V* b = regs.template at<V>(ins.b);
+    switch (ins.op) {
+      case iop::add: PARMAP_LOOP(p_add(a[i], b[i])); return;
+      case iop::mul: PARMAP_LOOP(p_mul(a[i], b[i])); return;
+      case iop::abs: PARMAP_LOOP(p_abs(a[i])); return;
+      case iop::min: PARMAP_LOOP(b[i] < a[i] ? b[i] : a[i]); return;
+      case iop::max: PARMAP_LOOP(a[i] < b[i] ? b[i] : a[i]); return;
+      case iop::minimum: PARMAP_LOOP(p_minimum(a[i], b[i])); return;
+      case iop::maximum: PARMAP_LOOP(p_maximum(a[i], b[i])); return;
+      default: break;
+    }
+    if constexpr (!std::is_same_v<V, bool>) {
+      switch (ins.op) {
+        case iop::sub: PARMAP_LOOP(p_sub(a[i], b[i])); return;
+        case iop::div: PARMAP_LOOP(p_div(a[i], b[i])); return;
+        case iop::floordiv: PARMAP_LOOP(p_floordiv(a[i], b[i])); return;
+        case iop::floormod: PARMAP_LOOP(p_floormod(a[i], b[i])); return;
+        case iop::neg: PARMAP_LOOP(p_neg(a[i])); return;
+        default: break;
+      }
+    }
+    if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+      if (ins.op == iop::mod) {
+        PARMAP_LOOP(p_mod(a[i], b[i]));
+      }
+    }
+    if constexpr (std::is_floating_point_v<V>) {
+      switch (ins.op) {
+        case iop::sqrt: PARMAP_LOOP(m_sqrt(a[i])); return;
+        case iop::rsqrt: PARMAP_LOOP(V(1) / m_sqrt(a[i])); return;
+        case iop::exp: PARMAP_LOOP(m_exp(a[i])); return;
+        case iop::log: PARMAP_LOOP(m_log(a[i])); return;
+        case iop::sin: PARMAP_LOOP(m_sin(a[i])); return;
+        case iop::cos: PARMAP_LOOP(m_cos(a[i])); return;
+        case iop::tanh: PARMAP_LOOP(m_tanh(a[i])); return;
+        case iop::sigmoid: PARMAP_LOOP(p_sigmoid(a[i])); return;
+        case iop::pow: PARMAP_LOOP(m_pow(a[i], b[i])); return;
+        default: break;
+      }
+    }
+  });
+#undef PARMAP_LOOP
+}
+
+// One element's registers (the GPU functor's, in its local memory).
+struct element_regs {
+  value r[program::max_registers];
+  template <class V>
+  PARMAP_HOST_DEVICE V* at(int k) noexcept {
+    return reinterpret_cast<V*>(&r[k]);
+  }
+};
+
+// y = program(x) for one element: every instruction, in order.
+template <class T, class U>
+PARMAP_HOST_DEVICE inline U run_program(const program& p, T x) {
+  element_regs regs;
+  *regs.at<T>(p.input_reg) = x;
+  for (int k = 0; k < p.count; ++k) {
+    run_instr(p, p.code[k], regs, std::integral_constant<std::size_t, 1>{});
+  }
+  return *regs.at<U>(p.result_reg);
+}
+
+}  // namespace parmap::detail
