@@ -206,7 +206,8 @@ void task_loop(std::size_t first, std::size_t n, worker_limits lim, progress_bar
 }
 
 void run_tasks(std::size_t n, const task_run& run, const options& opt, fn_ref<void(std::size_t)> body) {
-  const plan p = plan_tasks(n, run.all_blocking, opt);
+  plan p = plan_tasks(n, run.all_blocking, opt);
+  if (run.hint != nullptr && p.explain) p.reason += run.hint;
   const auto& t = std::get<task_loop_run>(p.run);
   const outcome o;
   call_info info;

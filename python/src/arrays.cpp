@@ -20,6 +20,7 @@
 #include "bindings.hpp"
 #include "parmap/detail/execute.hpp"
 #include "parmap/map.hpp"
+#include "parmap/detail/program.hpp"
 #include "py_ops.hpp"
 
 namespace parmap::python {
@@ -120,8 +121,17 @@ bool same_shape(const Py_buffer& a, const Py_buffer& b) {
 
 }  // namespace
 
+namespace {
+PyObject* elementwise_type = nullptr;  // parmap._trace.Elementwise, kept for the process
+}  // namespace
+
+void set_elementwise_type(nb::handle cls) { elementwise_type = nb::borrow(cls).release().ptr(); }
+
 nb::object map_entry(nb::handle f, nb::handle x, nb::handle out, nb::handle where, int n_jobs,
                      bool progress, nb::handle rep, nb::handle stream) {
+  if (elementwise_type != nullptr && PyObject_TypeCheck(f.ptr(), reinterpret_cast<PyTypeObject*>(elementwise_type))) {
+    return f.attr("_map")(x, out, where, n_jobs, progress, rep, stream);
+  }
   if (!nb::isinstance<py_op>(f)) {
     if (!out.is_none()) {
       return fallback("map_callable_into")(f, x, out, where, n_jobs, progress, rep);
@@ -194,6 +204,74 @@ nb::object map_entry(nb::handle f, nb::handle x, nb::handle out, nb::handle wher
 
 namespace {
 
+using detail::vtype;
+
+int npy_type(vtype t) {
+  switch (t) {
+    case vtype::b8: return NPY_BOOL;
+    case vtype::i32: return NPY_INT32;
+    case vtype::i64: return NPY_INT64;
+    case vtype::u32: return NPY_UINT32;
+    case vtype::u64: return NPY_UINT64;
+    case vtype::f32: return NPY_FLOAT32;
+    case vtype::f64: return NPY_FLOAT64;
+  }
+  return NPY_FLOAT64;
+}
+
+void check_out(PyArrayObject* xa, PyArrayObject* oa, vtype out) {
+  const PyArray_Descr* d = PyArray_DESCR(oa);
+  if (!PyArray_ISNBO(d->byteorder) || !PyArray_EquivTypenums(d->type_num, npy_type(out))) {
+    const std::string name = nb::str(nb::handle(reinterpret_cast<PyObject*>(const_cast<PyArray_Descr*>(d)))).c_str();
+    throw nb::value_error(("out has dtype " + name + "; the function's result is " + detail::vtype_numpy_name(out)).c_str());
+  }
+  if (!PyArray_ISWRITEABLE(oa)) throw nb::value_error("out is read-only");
+  if (!PyArray_IS_C_CONTIGUOUS(oa)) throw nb::value_error("out must be C-contiguous");
+  if (!PyArray_SAMESHAPE(xa, oa)) throw nb::value_error("out must have the input's shape");
+}
+
+}  // namespace
+
+// out = p(x) for a C-contiguous ndarray x of p's input dtype; out None (a
+// new array of p's result dtype) or such an array.
+nb::object map_program(const detail::program& code, const std::string& what, nb::handle x, nb::handle out,
+                       nb::handle where, int n_jobs, bool progress, nb::handle rep) {
+  if (!PyArray_Check(x.ptr())) throw nb::type_error("x must be a NumPy array");
+  auto* xa = reinterpret_cast<PyArrayObject*>(x.ptr());
+  const auto in_type = detail::dtype_of_vtype(code.in);
+  if (!PyArray_EquivTypenums(PyArray_DESCR(xa)->type_num, npy_type(code.in))) {
+    throw nb::type_error("x has another dtype than the program's");
+  }
+  if (!in_type || !PyArray_IS_C_CONTIGUOUS(xa)) throw nb::value_error("x must be C-contiguous");
+  nb::object result;
+  if (out.is_none()) {
+    PyArray_Descr* d = PyArray_DescrFromType(npy_type(code.out));
+    result = nb::steal(PyArray_NewLikeArray(xa, NPY_CORDER, d, 0));  // steals d
+    if (!result.is_valid()) throw nb::python_error();
+  } else {
+    if (!PyArray_Check(out.ptr())) throw nb::type_error("out must be a NumPy array");
+    result = nb::borrow(out);
+  }
+  auto* oa = reinterpret_cast<PyArrayObject*>(result.ptr());
+  check_out(xa, oa, code.out);
+  const auto n = static_cast<std::size_t>(PyArray_SIZE(xa));
+  parmap::report r;
+  const options opt = make_options(where, n_jobs, progress, rep, &r);
+  detail::check_arguments(n, n, opt.n_jobs);
+  detail::check_no_partial_overlap(PyArray_DATA(xa), n * detail::vtype_size(code.in), PyArray_DATA(oa),
+                                   n * detail::vtype_size(code.out), code.in == code.out);
+  const detail::op_call call = detail::program_call(code, *in_type);
+  {
+    const nb::gil_scoped_release unlocked;
+    detail::map_op(call, PyArray_DATA(xa), PyArray_DATA(oa), n, opt, what.c_str());
+  }
+  fill_report(rep, r);
+  return result;
+}
+
+
+namespace {
+
 std::optional<dtype> dtype_of(const nb::ndarray<nb::ro>& a) {
   const nb::dlpack::dtype d = a.dtype();
 #define PARMAP_Y(name, type, ...) \
@@ -236,6 +314,44 @@ void map_dlpack(nb::handle f, nb::ndarray<nb::ro> x, nb::ndarray<nb::ro> out, nb
   fill_report(rep, r);
 }
 
+}  // namespace
+
+// A program over DLPack arrays (CuPy, PyTorch; CPU or CUDA): out is
+// allocated with the program's result dtype by parmap._trace.
+void map_program_dlpack(const detail::program& code, const std::string& what, nb::ndarray<nb::ro> x,
+                        nb::ndarray<nb::ro> out, nb::handle where, int n_jobs, bool progress, nb::handle rep) {
+  const std::optional<dtype> t = dtype_of(x);
+  if (!t || detail::vtype_of(*t) != code.in) throw nb::type_error("x has another dtype than the program's");
+  const nb::dlpack::dtype od = out.dtype();
+  bool out_ok = false;
+  detail::on_vtype(code.out, [&]<class V>() { out_ok = od == nb::dtype<V>(); });
+  if (!out_ok) {
+    throw nb::value_error((std::string("out must have the function's result dtype, ") +
+                           detail::vtype_numpy_name(code.out)).c_str());
+  }
+  if (x.ndim() != out.ndim()) throw nb::value_error("out must have the input's shape");
+  for (std::size_t k = 0; k < x.ndim(); ++k) {
+    if (x.shape(k) != out.shape(k)) throw nb::value_error("out must have the input's shape");
+  }
+  if (!c_contiguous(x) || !c_contiguous(out)) throw nb::value_error("x and out must be C-contiguous");
+  if (x.device_type() != out.device_type() || x.device_id() != out.device_id()) {
+    throw nb::value_error("out must be on the input's device");
+  }
+  parmap::report r;
+  const options opt = make_options(where, n_jobs, progress, rep, &r);
+  const std::size_t n = x.size();
+  detail::check_no_partial_overlap(x.data(), n * detail::vtype_size(code.in), out.data(),
+                                   n * detail::vtype_size(code.out), code.in == code.out);
+  const detail::op_call call = detail::program_call(code, *t);
+  {
+    const nb::gil_scoped_release unlocked;
+    detail::map_op(call, x.data(), const_cast<void*>(out.data()), n, opt, what.c_str());
+  }
+  fill_report(rep, r);
+}
+
+namespace {
+
 const char* const map_doc = R"(Applies f to every element of x.
 
 f is a parmap.ops op (square, affine(2.0, 1.0), ...) or any Python callable.
@@ -270,7 +386,8 @@ void register_arrays(nb::module_& m) {
       "map_inplace",
       [](nb::handle f, nb::handle x, nb::handle where, int n_jobs, bool progress, nb::handle rep,
          nb::handle stream) {
-        if (!nb::isinstance<py_op>(f)) {
+        if (!nb::isinstance<py_op>(f) && (elementwise_type == nullptr ||
+                                          !PyObject_TypeCheck(f.ptr(), reinterpret_cast<PyTypeObject*>(elementwise_type)))) {
           return fallback("map_callable_into")(f, x, x, where, n_jobs, progress, rep);
         }
         return map_entry(f, x, x, where, n_jobs, progress, rep, stream);
@@ -278,6 +395,7 @@ void register_arrays(nb::module_& m) {
       nb::arg("f"), nb::arg("x"), nb::kw_only(), nb::arg("backend") = "auto", nb::arg("n_jobs") = -1,
       nb::arg("progress") = false, nb::arg("report") = nb::none(), nb::arg("stream") = nb::none(),
       "x[i] = f(x[i]) for every i, in place (x must be writable); returns x. Options as for map.");
+  m.def("_register_elementwise", &set_elementwise_type, nb::arg("cls"));
   m.def("_map_dlpack", &map_dlpack, nb::arg("f"), nb::arg("x"), nb::arg("out"), nb::arg("backend"),
         nb::arg("n_jobs"), nb::arg("progress"), nb::arg("report"));
 }

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
 
 #include <string>
 
+#include "parmap/detail/program.hpp"
 #include "parmap/options.hpp"
 
 namespace parmap::python {
@@ -34,7 +36,22 @@ void fill_report(nb::handle report, const parmap::report& r);
 nb::object map_callable(nb::handle f, nb::handle items, nb::handle backend_name, int n_jobs,
                         bool progress, nb::handle report);
 
+/// parmap.map(f, x, out, ...) (python/src/arrays.cpp).
+nb::object map_entry(nb::handle f, nb::handle x, nb::handle out, nb::handle where, int n_jobs, bool progress,
+                     nb::handle rep, nb::handle stream);
+
+/// out = p(x) for a C-contiguous ndarray x of p's input dtype, the GIL
+/// released; out is None (a new array of p's result dtype) or such an array
+/// (python/src/arrays.cpp).
+nb::object map_program(const detail::program& p, const std::string& what, nb::handle x, nb::handle out,
+                       nb::handle where, int n_jobs, bool progress, nb::handle report);
+
+/// The same for DLPack arrays (CuPy, PyTorch), out already allocated.
+void map_program_dlpack(const detail::program& p, const std::string& what, nb::ndarray<nb::ro> x,
+                        nb::ndarray<nb::ro> out, nb::handle where, int n_jobs, bool progress, nb::handle report);
+
 void register_errors(nb::module_& m);
+void register_programs(nb::module_& m);
 void register_ops(nb::module_& m);
 void register_arrays(nb::module_& m);
 void register_callables(nb::module_& m);

@@ -43,7 +43,8 @@ bool marked_blocking(nb::handle f) {
 // Runs call(i) for every i on the task loop, with the GIL held by the workers.
 // Returns the results; throws task_error, or the interrupt the check raised.
 std::vector<nb::object> run_items(std::size_t n, bool all_blocking, const options& opt,
-                                  const char* what, const std::function<PyObject*(std::size_t)>& call) {
+                                  const char* what, const std::function<PyObject*(std::size_t)>& call,
+                                  const char* hint = nullptr) {
   std::vector<nb::object> results(n);
   detail::loop_hooks hooks;
   hooks.worker = [](const std::function<void()>& share) {
@@ -62,6 +63,7 @@ std::vector<nb::object> run_items(std::size_t n, bool all_blocking, const option
   run.serialised = true;
 #endif
   run.hooks = &hooks;
+  run.hint = hint;
   const nb::gil_scoped_release unlocked;
   detail::run_tasks(n, run, opt, [&](std::size_t i) {
     PyObject* r = call(i);
@@ -107,8 +109,20 @@ nb::object map_callable(nb::handle f, nb::handle items, nb::handle where, int n_
   PyObject** elems = PySequence_Fast_ITEMS(seq.ptr());
   parmap::report r;
   const options opt = make_options(where, n_jobs, progress, rep, &r);
-  auto results = run_items(n, marked_blocking(f), opt, "python callable",
-                           [&](std::size_t i) { return PyObject_CallOneArg(f.ptr(), elems[i]); });
+  // A large numeric array through a plain Python function: one call per
+  // element, under the GIL. Say what runs it in C++ instead.
+  const bool blocking = marked_blocking(f);
+  bool numeric = false;
+  if (!blocking && n >= 10000 && nb::hasattr(items, "dtype")) {
+    const std::string kind = nb::str(nb::object(items.attr("dtype").attr("kind"))).c_str();
+    numeric = kind == "f" || kind == "i" || kind == "u" || kind == "b";
+  }
+  auto results = run_items(n, blocking, opt, "python callable",
+                           [&](std::size_t i) { return PyObject_CallOneArg(f.ptr(), elems[i]); },
+                           numeric ? "; hint: a numeric array through a Python function runs one call per element "
+                                     "under the GIL: decorate a numeric function with @parmap.elementwise to run "
+                                     "it fused in C++"
+                                   : nullptr);
   fill_report(rep, r);
   return to_list(results);
 }

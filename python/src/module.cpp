@@ -110,4 +110,5 @@ NB_MODULE(_core, m) {
   register_arrays(m);
   register_callables(m);
   register_growth(m);
+  register_programs(m);
 }

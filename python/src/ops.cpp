@@ -103,7 +103,15 @@ void register_ops(nb::module_& m) {
                     "A built-in element-wise function of parmap.ops; precompiled for the CPU "
                     "and the GPU for float32, float64, int32 and int64.")
       .def_prop_ro("name", [](const py_op& op) { return std::string(detail::op_name(op.code)); })
-      .def("__repr__", [](const py_op& op) { return op.repr; });
+      .def("__repr__", [](const py_op& op) { return op.repr; })
+      .def(
+          "__call__",
+          [](nb::handle self, nb::handle x) {
+            // In an @parmap.elementwise function: recorded on the traced value.
+            if (nb::hasattr(x, "_apply")) return nb::object(x.attr("_apply")(self));
+            return map_entry(self, x, nb::none(), nb::str("auto"), -1, false, nb::none(), nb::none());
+          },
+          nb::arg("x"), "Maps x through the op (parmap.map(op, x)); on a traced value, records it.");
 
   nb::module_ o = m.def_submodule("ops", "parmap's built-in element-wise functions.");
 #define PARMAP_X(name, cost, params, doc, ...) add_op(o, detail::op_code::name, params, doc);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -66,6 +67,17 @@ constexpr vtype vtype_of(dtype t) noexcept {
     case dtype::i64: return vtype::i64;
   }
   return vtype::f64;
+}
+
+// The catalogue's dtype of t, when t is one of its element types.
+constexpr std::optional<dtype> dtype_of_vtype(vtype t) noexcept {
+  switch (t) {
+    case vtype::f32: return dtype::f32;
+    case vtype::f64: return dtype::f64;
+    case vtype::i32: return dtype::i32;
+    case vtype::i64: return dtype::i64;
+    default: return std::nullopt;
+  }
 }
 
 constexpr std::size_t vtype_size(vtype t) noexcept {

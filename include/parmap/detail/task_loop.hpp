@@ -106,6 +106,7 @@ struct task_run {
   bool all_blocking = false;  // every task is marked blocking: start at the cap
   bool serialised = false;    // see worker_limits::serialised
   const loop_hooks* hooks = nullptr;
+  const char* hint = nullptr;  // added to the reason (report and PARMAP_VERBOSE)
 };
 void run_tasks(std::size_t n, const task_run& run, const options& opt, fn_ref<void(std::size_t)> body);
 
