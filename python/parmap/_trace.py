@@ -226,16 +226,29 @@ def _power(a, k):
                 return _unary(np.sqrt, a)
             if k == 1:
                 return Sym(bld, _lift(bld, a, t), out)
-        elif t.kind == "i" and t in _INPUT_DTYPES:
+        elif t.kind in "iu":
             e = int(np.asarray(k).astype(t))
             if e < 0:
                 raise ValueError("Integers to negative integer powers are not allowed.")
-            from . import ops
-
-            return Sym(bld, _lift(bld, a, t), t)._apply(ops.pow(e))
+            return _integer_power(Sym(bld, _lift(bld, a, t), t), e)
     if t.kind != "f" or t != t2:
         raise TypeError(f"parmap.elementwise: ** on {t} with a traced exponent is not supported (floats only)")
     return Sym(bld, bld.binary("pow", _lift(bld, a, t), _lift(bld, k, t)), out)
+
+
+def _integer_power(x, e):
+    """x ** e for a constant e >= 0 by squaring: wrapping multiplications,
+    so the result is NumPy's (multiplication modulo 2^bits is associative)."""
+    b = x._b
+    r = b.constant(x.dtype.name, 1)
+    base = x._id
+    while e:
+        if e & 1:
+            r = b.binary("mul", r, base)
+        e >>= 1
+        if e:
+            base = b.binary("mul", base, base)
+    return Sym(b, r, x.dtype)
 
 
 def where(c, a, b):

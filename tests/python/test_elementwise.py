@@ -304,4 +304,10 @@ def test_random_trees_match_numpy(tree, dtype, n, seed):
             return
         if expected.shape != x.shape:
             return
-        same(expected, parmap.elementwise(fn)(x))
+        try:
+            got = parmap.elementwise(fn)(x)
+        except TypeError as e:
+            if "a program holds at most" in str(e):  # over the documented limits: a clear error
+                return
+            raise
+        same(expected, got)

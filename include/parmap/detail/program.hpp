@@ -162,7 +162,7 @@ struct instr {
   vtype from{};
 };
 
-// The program itself: a fixed-size, trivially copyable block (under 1 KiB),
+// The program itself: a fixed-size, trivially copyable block (1 KiB at most),
 // passed by value to the GPU functor. code[0, first_body) loads the
 // constants; the input is in register input_reg, the result (of type `out`)
 // in result_reg. Neither the input's nor a constant's register is reused.
@@ -170,7 +170,7 @@ struct program {
   static constexpr int max_instructions = 64;
   static constexpr int max_registers = 24;
   static constexpr int max_constants = 24;
-  static constexpr int max_ops = 4;
+  static constexpr int max_ops = 8;
 
   instr code[max_instructions]{};
   value consts[max_constants]{};
@@ -179,7 +179,7 @@ struct program {
   vtype in{}, out{};
   cost_class cost = cost_class::memory;
 };
-static_assert(std::is_trivially_copyable_v<program> && sizeof(program) < 1024);
+static_assert(std::is_trivially_copyable_v<program> && sizeof(program) <= 1024);
 
 // The program an op_call of op_code::program carries (a pointer, valid for
 // the call).
