@@ -259,7 +259,7 @@ def where(c, a, b):
         return np.where(c, a, b)
     t = np.result_type(*(v.dtype if isinstance(v, Sym) else v for v in (a, b)))
     if t not in _VALUE_DTYPES:
-        raise TypeError(f"parmap.elementwise: where's result dtype {t} is not supported")
+        raise TypeError(f"parmap.elementwise: dtype {t} is not supported in a traced function (where's result)")
     bld = _builder(c, a, b)
     if not isinstance(c, Sym):
         return Sym(bld, _lift(bld, a if c else b, t, unsafe=True), t)

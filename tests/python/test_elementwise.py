@@ -2,6 +2,7 @@
 the same array: the same dtype (NumPy 2's promotion, NEP 50) and the same
 values (any NaN matching any NaN; transcendental functions within 4 ulp)."""
 import math
+import os
 import pickle
 import threading
 
@@ -230,9 +231,14 @@ def test_dask_map_blocks_on_a_local_cluster_with_two_worker_processes():
         return parmap.where(a > 0, a * a, -a) + 1
 
     x = values(np.float64, 200000)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
-        with distributed.Client(c):
-            y = da.from_array(x, chunks=50000).map_blocks(f, dtype=np.float64).compute()
+    saved = dict(os.environ)  # distributed's nanny leaves OMP_NUM_THREADS=1 and more behind
+    try:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+            with distributed.Client(c):
+                y = da.from_array(x, chunks=50000).map_blocks(f, dtype=np.float64).compute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     same(np.where(x > 0, x * x, -x) + 1, y)
 
 
@@ -309,5 +315,7 @@ def test_random_trees_match_numpy(tree, dtype, n, seed):
         except TypeError as e:
             if "a program holds at most" in str(e):  # over the documented limits: a clear error
                 return
+            if any(f"dtype {t} is not supported" in str(e) for t in ("int8", "uint8", "int16", "uint16", "float16")):
+                return  # NumPy went through a dtype programs do not have (np.square(False) is int8)
             raise
         same(expected, got)
