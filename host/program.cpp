@@ -335,8 +335,12 @@ program program_builder::finish(int result, vtype out) const {
         if (std::find(free_regs.begin(), free_regs.end(), reg[u]) == free_regs.end()) free_regs.push_back(reg[u]);
       }
     };
-    if (n.op != iop::constant) release(true);
+    // The result's own register never holds one of its operands: the CPU
+    // interpreter writes the last instruction straight into the output.
+    const bool last = pos + 1 == order.size();
+    if (n.op != iop::constant && !last) release(true);
     reg[k] = take();
+    if (last && n.op != iop::constant) release(true);
     if (n.op != iop::constant) release(false);
     ins.dst = static_cast<std::uint8_t>(reg[k]);
     if (n.op == iop::constant) {

@@ -1,0 +1,167 @@
+// parmap-elementwise-bench: a traced function, elementwise(x*x + 2*x + 1) on
+// float32, against ceilings measured in the same run.
+//   CPU (host data, forced to the CPU):
+//     cpu-copy         all-core memcpy (one read, one write): the bound
+//     cpu-hand         a hand-written `omp parallel for simd` loop of the expression
+//     cpu-elementwise  parmap::map(elementwise(f)): f itself, compiled here
+//     cpu-program      the traced program on the CPU interpreter (what Python runs)
+//   GPU (device-resident data; CUDA builds on a machine with a GPU):
+//     gpu-d2d          cudaMemcpy device to device
+//     gpu-elementwise  parmap::map of the program, device-resident
+//     gpu-program      the program's Thrust transform alone (CUDA events)
+//     gpu-native       the same expression as a functor compiled here by nvcc
+//                      through parmap::device (CUDA builds only)
+// Prints one row per (path, n) with the ratio to its ceiling; medians of
+// --reps samples, buffers made and touched before timing.
+//
+//   parmap-elementwise-bench [--min-size 2^16] [--max-size 2^26] [--gpu-max-size 2^28] [--reps 15]
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "elementwise_native.hpp"
+#include "gpu_timing.hpp"
+#include "parmap/detail/clock.hpp"
+#include "parmap/detail/cpu_loop.hpp"
+#include "parmap/parmap.hpp"
+
+namespace {
+
+using parmap::detail::now_seconds;
+
+std::size_t parse_size(const std::string& s) {
+  const auto caret = s.find('^');
+  if (caret == std::string::npos) return std::stoull(s);
+  return static_cast<std::size_t>(std::pow(std::stod(s.substr(0, caret)), std::stod(s.substr(caret + 1))));
+}
+
+// Median seconds per call: each sample repeats f for about 20 ms.
+double median_time(int reps, const std::function<void()>& f) {
+  f();
+  const double t0 = now_seconds();
+  f();
+  const double once = std::max(now_seconds() - t0, 1e-9);
+  const int inner = static_cast<int>(std::clamp(0.02 / once, 1.0, 10000.0));
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) {
+    const double s = now_seconds();
+    for (int i = 0; i < inner; ++i) f();
+    t.push_back((now_seconds() - s) / inner);
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+void row(const char* path, std::size_t n, double seconds, const char* ceiling, double ratio) {
+  const double gbs = 2.0 * static_cast<double>(n) * sizeof(float) / seconds / 1e9;
+  std::printf("%-16s n=2^%-5.0f %10.3f ms %8.2f GB/s", path, std::log2(static_cast<double>(n)), seconds * 1e3, gbs);
+  if (ceiling != nullptr) std::printf("   %.3f x %s", ratio, ceiling);
+  std::printf("\n");
+}
+
+bool verify(std::span<const float> in, std::span<const float> out) {
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const float x = in[i];
+    if (out[i] != x * x + 2 * x + 1) {
+      std::fprintf(stderr, "wrong result at %zu: %g for x = %g\n", i, static_cast<double>(out[i]), static_cast<double>(x));
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"parmap-elementwise-bench: elementwise(x*x + 2*x + 1) f32 against the copy bound and hand-written loops"};
+  std::string min_size = "2^16", max_size = "2^26", gpu_max = "2^28";
+  int reps = 15;
+  app.add_option("--min-size", min_size, "smallest n (2^k or a number)");
+  app.add_option("--max-size", max_size, "largest n on the CPU");
+  app.add_option("--gpu-max-size", gpu_max, "largest n on the GPU");
+  app.add_option("--reps", reps, "samples per figure")->check(CLI::Range(3, 1000));
+  CLI11_PARSE(app, argc, argv);
+
+  const auto f = parmap::elementwise([](auto x) { return x * x + 2 * x + 1; });
+  const auto& traced = f.program_for(parmap::detail::dtype::f32);
+  const auto program = parmap::detail::program_call(traced.code, parmap::detail::dtype::f32);
+  std::printf("# %s, %d instructions; %s\n", traced.what.c_str(), static_cast<int>(traced.code.count),
+              parmap::gpu_description().c_str());
+
+  const std::size_t lo = parse_size(min_size), hi = parse_size(max_size);
+  std::vector<float> x(hi), y(hi);
+  for (std::size_t i = 0; i < hi; ++i) x[i] = static_cast<float>(i % 1000) * 0.01f - 5.0f;
+  std::fill(y.begin(), y.end(), 0.0f);  // touched before timing
+  bool ok = true;
+  for (std::size_t n = lo; n <= hi; n *= 4) {
+    const float* px = x.data();
+    float* py = y.data();
+    const std::span<const float> in(px, n);
+    const std::span<float> out(py, n);
+    const double copy = median_time(reps, [&] {
+      PARMAP_OMP(parallel)
+      {
+#if defined(_OPENMP)
+        const auto [b, e] = parmap::detail::static_chunk(n, omp_get_thread_num(), omp_get_num_threads());
+#else
+        const std::size_t b = 0, e = n;
+#endif
+        std::memcpy(py + b, px + b, (e - b) * sizeof(float));
+      }
+    });
+    const double hand = median_time(reps, [&] {
+      PARMAP_OMP(parallel for simd schedule(static))
+      for (std::size_t i = 0; i < n; ++i) py[i] = px[i] * px[i] + 2 * px[i] + 1;
+    });
+    const double cpu = median_time(reps, [&] { parmap::map(f, in, out, {.where = parmap::backend::cpu}); });
+    ok = verify(in, out) && ok;
+    const double interp = median_time(reps, [&] {
+      parmap::detail::map_op(program, px, py, n, {.where = parmap::backend::cpu}, traced.what.c_str());
+    });
+    ok = verify(in, out) && ok;
+    row("cpu-copy", n, copy, nullptr, 0);
+    row("cpu-hand", n, hand, "cpu-copy", copy / hand);
+    row("cpu-elementwise", n, cpu, "cpu-hand", hand / cpu);
+    row("cpu-program", n, interp, "cpu-copy", copy / interp);
+  }
+
+  if (parmap::gpu_available()) {
+    const std::size_t ghi = parse_size(gpu_max);
+    std::vector<float> hx(ghi);
+    for (std::size_t i = 0; i < ghi; ++i) hx[i] = static_cast<float>(i % 1000) * 0.01f - 5.0f;
+    parmap::device_array<float> dx(hx), dy(ghi);
+    for (std::size_t n = std::max<std::size_t>(lo, std::size_t{1} << 24); n <= ghi; n *= 4) {
+      const std::span<const float> din(dx.data(), n);
+      const std::span<float> dout(dy.data(), n);
+      const double d2d = parmap::bench::time_d2d_copy(dout.data(), din.data(), n * sizeof(float), reps);
+      const double mapped = median_time(reps, [&] { parmap::map(f, din, dout, {.where = parmap::backend::gpu}); });
+      const double kernel = parmap::bench::time_catalogue_kernel(program, din.data(), dout.data(), n, reps);
+      std::vector<float> back(n);  // down through a copy map
+      parmap::map(parmap::ops::scale(1.0f), std::span<const float>(dout), std::span<float>(back));
+      ok = verify(std::span<const float>(hx.data(), n), back) && ok;
+      row("gpu-d2d", n, d2d, nullptr, 0);
+      row("gpu-elementwise", n, mapped, "gpu-d2d", d2d / mapped);
+      row("gpu-program", n, kernel, "gpu-d2d", d2d / kernel);
+      if (parmap::bench::native_available()) {
+        const double native = median_time(reps, [&] { parmap::bench::map_native_poly(din.data(), dout.data(), n); });
+        row("gpu-native", n, native, "gpu-elementwise", mapped / native);
+        std::printf("%-16s n=2^%-5.0f %.3f x gpu-native (elementwise time / native time; target <= 1.10)\n",
+                    "gpu-vs-native", std::log2(static_cast<double>(n)), mapped / native);
+      }
+    }
+  } else {
+    std::printf("# no GPU rows: %s\n", parmap::gpu_description().c_str());
+  }
+  return ok ? 0 : 1;
+}
