@@ -248,21 +248,88 @@ std::string program_builder::text(int v) const {
   return s + ")";
 }
 
-program program_builder::finish(int result, vtype out) const {
-  program_builder b = *this;
-  const int r = b.convert(result, out);
-  const std::vector<node>& nodes = b.nodes_;
-  const std::size_t total = nodes.size();
-
-  // Values the result depends on.
-  std::vector<bool> live(total, false);
-  live[static_cast<std::size_t>(r)] = true;
-  for (std::size_t k = total; k-- > 1;) {
+// The values `result` depends on.
+std::vector<bool> program_builder::live_values(const std::vector<node>& nodes, int result) {
+  std::vector<bool> live(nodes.size(), false);
+  live[static_cast<std::size_t>(result)] = true;
+  for (std::size_t k = nodes.size(); k-- > 1;) {
     if (!live[k]) continue;
     for (int o : {nodes[k].a, nodes[k].b, nodes[k].c}) {
       if (o >= 0) live[static_cast<std::size_t>(o)] = true;
     }
   }
+  return live;
+}
+
+// Fewer passes for the CPU's interpreter, the same results: a + b * c (the
+// product used nowhere else) becomes one muladd, still rounded twice; a
+// constant operand of a two-operand instruction is held in the
+// instruction (konst) instead of a register.
+void program_builder::fuse(std::vector<node>& nodes, int result) {
+  std::vector<int> uses(nodes.size(), 0);
+  const std::vector<bool> live = live_values(nodes, result);
+  for (std::size_t k = 1; k < nodes.size(); ++k) {
+    if (!live[k]) continue;
+    for (int o : {nodes[k].a, nodes[k].b, nodes[k].c}) {
+      if (o >= 0) ++uses[static_cast<std::size_t>(o)];
+    }
+  }
+  auto single_mul = [&](int v, vtype t) {
+    if (v <= 0 || v == result) return false;
+    const node& m = nodes[static_cast<std::size_t>(v)];
+    return m.op == iop::mul && m.type == t && t != vtype::b8 && uses[static_cast<std::size_t>(v)] == 1;
+  };
+  for (std::size_t k = 1; k < nodes.size(); ++k) {
+    node& n = nodes[k];
+    if (!live[k] || n.op != iop::add) continue;
+    int product = -1, addend = -1;
+    if (single_mul(n.a, n.type)) {
+      product = n.a;
+      addend = n.b;
+    } else if (single_mul(n.b, n.type)) {
+      product = n.b;
+      addend = n.a;
+    }
+    if (product < 0) continue;
+    const node& m = nodes[static_cast<std::size_t>(product)];
+    n.op = iop::muladd;
+    n.a = m.a;
+    n.b = m.b;
+    n.c = addend;
+  }
+  auto is_constant = [&](int v) { return v > 0 && nodes[static_cast<std::size_t>(v)].op == iop::constant; };
+  for (std::size_t k = 1; k < nodes.size(); ++k) {
+    node& n = nodes[k];
+    const bool two = (n.op >= iop::add && n.op <= iop::floormod) || (n.op >= iop::eq && n.op <= iop::ge) ||
+                     (n.op >= iop::min && n.op <= iop::maximum) || n.op == iop::pow;
+    if (two && is_constant(n.b) && !is_constant(n.a)) {
+      n.konst = 2;
+      n.k = nodes[static_cast<std::size_t>(n.b)].k;
+      n.b = -1;
+    } else if (two && is_constant(n.a) && !is_constant(n.b)) {
+      n.konst = 1;
+      n.k = nodes[static_cast<std::size_t>(n.a)].k;
+      n.a = -1;
+    } else if (n.op == iop::muladd && is_constant(n.c) && !is_constant(n.a) && !is_constant(n.b)) {
+      n.konst = 3;
+      n.k = nodes[static_cast<std::size_t>(n.c)].k;
+      n.c = -1;
+    } else if (n.op == iop::muladd && !is_constant(n.c) && (is_constant(n.a) != is_constant(n.b))) {
+      if (is_constant(n.a)) std::swap(n.a, n.b);  // a product commutes exactly
+      n.konst = 2;
+      n.k = nodes[static_cast<std::size_t>(n.b)].k;
+      n.b = -1;
+    }
+  }
+}
+
+program program_builder::finish(int result, vtype out) const {
+  program_builder b = *this;
+  const int r = b.convert(result, out);
+  std::vector<node> nodes = b.nodes_;
+  const std::size_t total = nodes.size();
+  fuse(nodes, r);
+  const std::vector<bool> live = live_values(nodes, r);
   // Constants first, then the rest in order.
   std::vector<int> order;
   for (std::size_t k = 1; k < total; ++k) {
@@ -304,6 +371,7 @@ program program_builder::finish(int result, vtype out) const {
   std::vector<int> free_regs;
   int registers = 1;  // register 0: the input, never reused
   int next_op = 0;
+  std::size_t fused_constants = constants;  // operands held in the instruction follow the loaded ones
   reg[0] = 0;
   auto take = [&] {
     if (!free_regs.empty()) {
@@ -343,9 +411,17 @@ program program_builder::finish(int result, vtype out) const {
     if (last && n.op != iop::constant) release(true);
     if (n.op != iop::constant) release(false);
     ins.dst = static_cast<std::uint8_t>(reg[k]);
+    ins.konst = n.konst;
     if (n.op == iop::constant) {
       ins.aux = static_cast<std::uint8_t>(pos);
       p.consts[pos] = n.k;
+    } else if (n.konst != 0) {
+      if (fused_constants >= static_cast<std::size_t>(program::max_constants)) {
+        bad("the traced function uses more than " + std::to_string(program::max_constants) +
+            " constants; a program holds at most " + std::to_string(program::max_constants));
+      }
+      ins.aux = static_cast<std::uint8_t>(fused_constants);
+      p.consts[fused_constants++] = n.k;
     } else if (n.op == iop::apply) {
       ins.aux = static_cast<std::uint8_t>(next_op++);
       p.ops[ins.aux] = n.call;

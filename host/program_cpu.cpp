@@ -61,6 +61,15 @@ void program_chunk(const program& p, const void* in, void* out, std::size_t b, s
     const std::size_t len = std::min(block, e - s);
     std::byte* to = static_cast<std::byte*>(out) + s * out_size;
     regs.input = static_cast<const std::byte*>(in) + s * in_size;
+    // The next block's input and output, fetched while this block computes:
+    // the passes over a block run from cache, so memory would wait otherwise.
+    if (s + block < e) {
+      const std::size_t next = std::min(block, e - s - block);
+      const char* nin = static_cast<const char*>(in) + (s + block) * in_size;
+      char* nout = static_cast<char*>(out) + (s + block) * out_size;
+      for (std::size_t off = 0; off < next * in_size; off += 64) __builtin_prefetch(nin + off, 0, 3);
+      for (std::size_t off = 0; off < next * out_size; off += 64) __builtin_prefetch(nout + off, 1, 3);
+    }
     const int last = direct ? p.count - 1 : p.count;
     for (int k = p.first_body; k < last; ++k) run_instr(p, p.code[k], regs, len);
     if (direct) {

@@ -141,7 +141,7 @@ class Sym:
         if ufunc in _UNARY and len(inputs) == 1:
             return _unary(ufunc, inputs[0])
         if ufunc is np.square:
-            return _binary(np.multiply, inputs[0], inputs[0])
+            return _square(inputs[0])
         if ufunc is np.power:
             return _power(*inputs)
         if ufunc is np.positive:
@@ -211,17 +211,26 @@ def _unary(ufunc, a):
     return Sym(a._b, r, out)
 
 
+def _square(a):
+    """np.square: a * a in square's loop dtype (int8 for bool, which programs lack)."""
+    if not isinstance(a, Sym):
+        return np.square(a)
+    t, out = _loop(np.square, a)
+    x = _lift(a._b, a, t)
+    return Sym(a._b, a._b.binary("mul", x, x), out)
+
+
 def _power(a, k):
     """a ** k: a constant exponent (as NumPy's array ** scalar: 2 squares,
     0.5 is sqrt for floats); a traced exponent only on floats."""
     if not isinstance(a, Sym) and not isinstance(k, Sym):
         return a**k
+    if isinstance(a, Sym) and not isinstance(k, Sym) and k == 2:
+        return _square(a)  # NumPy's array ** 2 is np.square, in square's own dtypes
     t, t2, out = _loop(np.power, a, k)
     bld = _builder(a, k)
     if isinstance(a, Sym) and not isinstance(k, Sym):
         if t.kind == "f":
-            if k == 2:
-                return _binary(np.multiply, a, a)
             if k == 0.5:
                 return _unary(np.sqrt, a)
             if k == 1:
@@ -341,13 +350,18 @@ class Elementwise:
         return b.finish(r._id, r.dtype.name)
 
     def __call__(self, x, *args, **kwargs):
+        if type(x) is np.ndarray and not args and not kwargs:  # the fast path: one dict lookup
+            p = self._programs.get(x.dtype)
+            return _core._map_program(p if p is not None else self.program(x.dtype), x, None, "auto", -1, False, None)
         if args or kwargs or isinstance(x, (Sym, bool, int, float, complex, np.generic)):
             return self.__wrapped__(x, *args, **kwargs)
         return self._map(x, None, "auto", -1, False, None, None)
 
     def _map(self, x, out, backend, n_jobs, progress, report, stream):
-        if type(x) is np.ndarray and x.flags.c_contiguous:
-            return _core._map_program(self.program(x.dtype), x, out, backend, n_jobs, progress, report)
+        if type(x) is np.ndarray:  # strided: copied by _map_program
+            p = self._programs.get(x.dtype)
+            return _core._map_program(p if p is not None else self.program(x.dtype), x, out, backend, n_jobs,
+                                      progress, report)
         if hasattr(x, "__dlpack__") and not isinstance(x, np.ndarray):
             from . import _arrays
 

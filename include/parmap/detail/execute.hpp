@@ -74,7 +74,9 @@ inline void map_op(const op_call& c, const void* in, void* out, std::size_t n, c
   call.what = op_name(c.code);
   if (c.code == op_code::program) {
     const program& p = program_of(c);
-    call.cost = p.cost;
+    // Here the CPU interprets it, a pass per instruction: past two, it costs
+    // the CPU like a transcendental op (threads from 2^11 elements on).
+    call.cost = p.count - p.first_body > 2 ? cost_class::transcendental : p.cost;
     call.out_elem_bytes = vtype_size(p.out);
     call.gpu_kernel = p.out == vtype_of(c.type);  // the device maps T to T
     if (what != nullptr) call.what = what;

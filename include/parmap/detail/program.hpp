@@ -131,7 +131,8 @@ const char* vtype_numpy_name(vtype t) noexcept;
   I(max, 2, any)             \
   I(minimum, 2, any)         \
   I(maximum, 2, any)         \
-  I(apply, 1, any)
+  I(apply, 1, any)            \
+  I(muladd, 3, number)
 
 enum class iop : std::uint8_t {
 #define PARMAP_I(name, ...) name,
@@ -154,12 +155,14 @@ union value {
 
 // dst = op(a, b, c) in `type` (comparisons: `type` is the operands'; the
 // result is b8). constant: dst = consts[aux]; convert: from `from` to `type`;
-// apply: dst = ops[aux](a), a built-in op of the catalogue.
+// apply: dst = ops[aux](a), a built-in op of the catalogue; muladd: dst =
+// a * b + c, rounded twice (finish() makes it from a product used once).
 struct instr {
   iop op{};
   vtype type{};
   std::uint8_t dst = 0, a = 0, b = 0, c = 0, aux = 0;
   vtype from{};
+  std::uint8_t konst = 0;  // operand 1 (a), 2 (b) or 3 (c) is consts[aux], not a register
 };
 
 // The program itself: a fixed-size, trivially copyable block (1 KiB at most),
@@ -226,9 +229,12 @@ class program_builder {
     vtype type{};      // the result's type (b8 for compares)
     vtype operand{};   // the operands' type
     int a = -1, b = -1, c = -1;
-    value k{};         // constant
+    value k{};         // constant, or the operand held in the instruction
     op_call call{};    // apply
+    std::uint8_t konst = 0;
   };
+  static std::vector<bool> live_values(const std::vector<node>& nodes, int result);
+  static void fuse(std::vector<node>& nodes, int result);
   int add_node(const node& n);
   void check(int v) const;
   std::vector<node> nodes_;
@@ -372,13 +378,15 @@ PARMAP_HOST_DEVICE inline To p_convert(From x) noexcept {
     return static_cast<To>(x);
   }
 }
+// NumPy's minimum and maximum: NaN propagates; of two equal values (-0.0
+// and 0.0) the second.
 template <class V>
-PARMAP_HOST_DEVICE inline V p_minimum(V a, V b) noexcept {  // NumPy's: NaN propagates
+PARMAP_HOST_DEVICE inline V p_minimum(V a, V b) noexcept {
   if constexpr (std::is_floating_point_v<V>) {
     if (a != a) return a;
     if (b != b) return b;
   }
-  return a <= b ? a : b;
+  return a < b ? a : b;
 }
 template <class V>
 PARMAP_HOST_DEVICE inline V p_maximum(V a, V b) noexcept {
@@ -386,7 +394,7 @@ PARMAP_HOST_DEVICE inline V p_maximum(V a, V b) noexcept {
     if (a != a) return a;
     if (b != b) return b;
   }
-  return a >= b ? a : b;
+  return a > b ? a : b;
 }
 template <class V>
 PARMAP_HOST_DEVICE inline V p_sigmoid(V x) noexcept {
@@ -500,18 +508,29 @@ PARMAP_HOST_DEVICE inline void run_instr(const program& p, const instr& ins, Reg
       return;
     default: break;
   }
+  // Two operands, either of which may be the instruction's constant.
+  auto two = [&]<class V, class D, class F>(D* d, const V* a, const V* b, F f) {
+    const V k = *reinterpret_cast<const V*>(&p.consts[ins.aux]);
+    if (ins.konst == 2) {
+      PARMAP_LOOP(f(a[i], k));
+    } else if (ins.konst == 1) {
+      PARMAP_LOOP(f(k, b[i]));
+    } else {
+      PARMAP_LOOP(f(a[i], b[i]));
+    }
+  };
   if (ins.op >= iop::eq && ins.op <= iop::ge) {
     on_vtype(ins.type, [&]<class V>() {
       bool* d = regs.template at<bool>(ins.dst);
       const V* a = regs.template at<V>(ins.a);
       const V* b = regs.template at<V>(ins.b);
       switch (ins.op) {
-        case iop::eq: PARMAP_LOOP(a[i] == b[i]); break;
-        case iop::ne: PARMAP_LOOP(a[i] != b[i]); break;
-        case iop::lt: PARMAP_LOOP(a[i] < b[i]); break;
-        case iop::le: PARMAP_LOOP(a[i] <= b[i]); break;
-        case iop::gt: PARMAP_LOOP(a[i] > b[i]); break;
-        default: PARMAP_LOOP(a[i] >= b[i]); break;
+        case iop::eq: two(d, a, b, [](V x, V y) { return x == y; }); break;
+        case iop::ne: two(d, a, b, [](V x, V y) { return x != y; }); break;
+        case iop::lt: two(d, a, b, [](V x, V y) { return x < y; }); break;
+        case iop::le: two(d, a, b, [](V x, V y) { return x <= y; }); break;
+        case iop::gt: two(d, a, b, [](V x, V y) { return x > y; }); break;
+        default: two(d, a, b, [](V x, V y) { return x >= y; }); break;
       }
     });
     return;
@@ -521,28 +540,40 @@ PARMAP_HOST_DEVICE inline void run_instr(const program& p, const instr& ins, Reg
     const V* a = regs.template at<V>(ins.a);
     const V* b = regs.template at<V>(ins.b);
     switch (ins.op) {
-      case iop::add: PARMAP_LOOP(p_add(a[i], b[i])); return;
-      case iop::mul: PARMAP_LOOP(p_mul(a[i], b[i])); return;
+      case iop::add: two(d, a, b, [](V x, V y) { return p_add(x, y); }); return;
+      case iop::mul: two(d, a, b, [](V x, V y) { return p_mul(x, y); }); return;
       case iop::abs: PARMAP_LOOP(p_abs(a[i])); return;
-      case iop::min: PARMAP_LOOP(b[i] < a[i] ? b[i] : a[i]); return;
-      case iop::max: PARMAP_LOOP(a[i] < b[i] ? b[i] : a[i]); return;
-      case iop::minimum: PARMAP_LOOP(p_minimum(a[i], b[i])); return;
-      case iop::maximum: PARMAP_LOOP(p_maximum(a[i], b[i])); return;
+      case iop::min: two(d, a, b, [](V x, V y) { return y < x ? y : x; }); return;
+      case iop::max: two(d, a, b, [](V x, V y) { return x < y ? y : x; }); return;
+      case iop::minimum: two(d, a, b, [](V x, V y) { return p_minimum(x, y); }); return;
+      case iop::maximum: two(d, a, b, [](V x, V y) { return p_maximum(x, y); }); return;
+      case iop::muladd: {
+        const V* c = regs.template at<V>(ins.c);
+        const V k = *reinterpret_cast<const V*>(&p.consts[ins.aux]);
+        if (ins.konst == 3) {
+          PARMAP_LOOP(p_add(p_mul(a[i], b[i]), k));
+        } else if (ins.konst == 2) {
+          PARMAP_LOOP(p_add(p_mul(a[i], k), c[i]));
+        } else {
+          PARMAP_LOOP(p_add(p_mul(a[i], b[i]), c[i]));
+        }
+        return;
+      }
       default: break;
     }
     if constexpr (!std::is_same_v<V, bool>) {
       switch (ins.op) {
-        case iop::sub: PARMAP_LOOP(p_sub(a[i], b[i])); return;
-        case iop::div: PARMAP_LOOP(p_div(a[i], b[i])); return;
-        case iop::floordiv: PARMAP_LOOP(p_floordiv(a[i], b[i])); return;
-        case iop::floormod: PARMAP_LOOP(p_floormod(a[i], b[i])); return;
+        case iop::sub: two(d, a, b, [](V x, V y) { return p_sub(x, y); }); return;
+        case iop::div: two(d, a, b, [](V x, V y) { return p_div(x, y); }); return;
+        case iop::floordiv: two(d, a, b, [](V x, V y) { return p_floordiv(x, y); }); return;
+        case iop::floormod: two(d, a, b, [](V x, V y) { return p_floormod(x, y); }); return;
         case iop::neg: PARMAP_LOOP(p_neg(a[i])); return;
         default: break;
       }
     }
     if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
       if (ins.op == iop::mod) {
-        PARMAP_LOOP(p_mod(a[i], b[i]));
+        two(d, a, b, [](V x, V y) { return p_mod(x, y); });
       }
     }
     if constexpr (std::is_floating_point_v<V>) {
@@ -555,7 +586,7 @@ PARMAP_HOST_DEVICE inline void run_instr(const program& p, const instr& ins, Reg
         case iop::cos: PARMAP_LOOP(m_cos(a[i])); return;
         case iop::tanh: PARMAP_LOOP(m_tanh(a[i])); return;
         case iop::sigmoid: PARMAP_LOOP(p_sigmoid(a[i])); return;
-        case iop::pow: PARMAP_LOOP(m_pow(a[i], b[i])); return;
+        case iop::pow: two(d, a, b, [](V x, V y) { return m_pow(x, y); }); return;
         default: break;
       }
     }
