@@ -219,6 +219,41 @@ TEST(Elementwise, ManyThreadsAndSizesShareOneTracedFunction) {
   EXPECT_EQ(bad, std::vector<int>(4, 0));
 }
 
+#if defined(PARMAP_TEST_SIM)
+// A program takes every device path a built-in op takes: data in GPU memory,
+// the CPU + GPU split, and the CPU's fallback after a GPU failure.
+TEST(Elementwise, AProgramTakesTheDevicePathsOfABuiltInOp) {
+  const parmap::test::default_settings settings;
+  const auto f = parmap::elementwise([](auto x) { return x * x - 3 * x + 1; });
+  const std::vector<float> in = inputs<float>(1 << 16);
+  std::vector<float> expected(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) expected[i] = f(in[i]);
+  parmap::test::sim_backend sim;
+  parmap::report r;
+  {
+    const parmap::test::use_backend installed(sim);
+    parmap::device_array<float> d(in);  // in the simulated GPU's memory
+    parmap::map_inplace(f, d.span(), {.out_report = &r});
+    EXPECT_EQ(r.used, backend::gpu) << r.reason;
+    EXPECT_TRUE(parmap::test::elements_match<float>(expected, d.to_vector(), true)) << "device-resident";
+
+    const parmap::test::env_var split("PARMAP_SPLIT", "0.5");
+    const std::vector<float> both = mapped(f, in, {.out_report = &r});
+    EXPECT_TRUE(contains(r.reason, "split")) << r.reason;
+    EXPECT_TRUE(parmap::test::elements_match<float>(expected, both, true)) << "split";
+  }
+  parmap::test::fault_injector faults(sim);
+  const parmap::test::use_backend installed(faults);
+  const parmap::test::env_var min("PARMAP_GPU_MIN_ELEMENTS", "1024");
+  faults.fail_launch = true;
+  const std::vector<float> fallen = mapped(f, in, {.out_report = &r});
+  EXPECT_EQ(r.used, backend::cpu);
+  EXPECT_TRUE(contains(r.reason, "GPU failed")) << r.reason;
+  EXPECT_TRUE(parmap::test::elements_match<float>(expected, fallen, true)) << "fallback";
+  faults.clear();
+}
+#endif
+
 // A real GPU: arithmetic bit for bit, transcendental within the ops' bound.
 TEST(GpuElementwise, ProgramsOnTheGpuMatchF) {
   if (!parmap::gpu_available()) GTEST_SKIP() << "no GPU: " << parmap::gpu_description();

@@ -93,3 +93,29 @@ def test_torch_cpu_tensor_without_copy():
     assert isinstance(y, torch.Tensor) and torch.equal(y, x * x)
     parmap.map_inplace(ops.negate, x)  # through DLPack: x itself changes
     assert torch.equal(x, -torch.arange(10, dtype=torch.float32))
+
+
+@gpu
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64"])
+def test_elementwise_on_cupy_and_torch_arrays_runs_the_program_on_the_gpu(dtype):
+    cupy = _cupy()
+
+    @parmap.elementwise
+    def f(a):
+        return parmap.where(a > 3, a * a + 2 * a + 1, -a)
+
+    x = cupy.arange(-5000, 5000, dtype=dtype)
+    r = parmap.Report()
+    y = parmap.map(f, x, report=r)
+    assert isinstance(y, cupy.ndarray) and y.dtype == x.dtype
+    assert r.used == "gpu", r.reason
+    h = cupy.asnumpy(x)
+    np.testing.assert_array_equal(cupy.asnumpy(y), np.where(h > 3, h * h + 2 * h + 1, -h))
+    out = cupy.empty_like(x)
+    assert parmap.map(f, x, out=out) is out
+    np.testing.assert_array_equal(cupy.asnumpy(out), cupy.asnumpy(y))
+    torch = _torch()
+    t = torch.arange(-5000, 5000, dtype=getattr(torch, dtype), device="cuda")
+    yt = f(t)
+    assert isinstance(yt, torch.Tensor) and yt.device.type == "cuda"
+    np.testing.assert_array_equal(yt.cpu().numpy(), cupy.asnumpy(y))
