@@ -6,8 +6,8 @@ Target: parmap at least as fast (ratio cupy time / parmap time >= 1).
     python3 bench/gpu_elementwise.py [--n 2^28]
 """
 import argparse
-import statistics
-import time
+
+from gpu_python import median_time  # bench/ is the script's directory
 
 import parmap
 
@@ -15,18 +15,6 @@ import parmap
 @parmap.elementwise
 def poly(a):
     return a * a + 2 * a + 1
-
-
-def median_time(f, sync, reps):
-    f()
-    sync()
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        sync()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 
 def main():

@@ -31,6 +31,9 @@
 
 namespace {
 
+using parmap::test::env_number;
+using parmap::test::splitmix;
+
 using parmap::backend;
 using parmap::detail::dtype;
 using parmap::detail::traced;
@@ -264,16 +267,6 @@ T to_element(const val& v) {
       v);
 }
 
-struct splitmix {
-  std::uint64_t state;
-  std::uint64_t operator()() {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  std::uint64_t below(std::uint64_t n) { return n == 0 ? 0 : (*this)() % n; }
-};
 
 val random_constant(splitmix& rng) {
   const double fractions[] = {0.5, -2.25, 3.0, 1e-3, 7.0, -1.0, 1e10};
@@ -375,10 +368,6 @@ T random_element(splitmix& rng) {
   }
 }
 
-std::uint64_t env_number(const char* name, std::uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v == nullptr || *v == '\0' ? fallback : std::strtoull(v, nullptr, 10);
-}
 
 enum class where_to { interpreter, simulated, gpu };
 

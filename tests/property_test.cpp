@@ -30,6 +30,9 @@
 
 namespace {
 
+using parmap::test::env_number;
+using parmap::test::splitmix;
+
 using parmap::backend;
 using parmap::detail::dtype;
 
@@ -37,24 +40,6 @@ using parmap::detail::dtype;
 // transcendental ops (CUDA documents <= 2 ulp for most single-precision
 // functions and 4 for powf; sigmoid composes exp, an add and a divide).
 constexpr std::uint64_t kGpuUlp = 8;
-
-std::uint64_t env_number(const char* name, std::uint64_t fallback) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return fallback;
-  return std::strtoull(v, nullptr, 10);
-}
-
-// splitmix64: one cheap 64-bit random word per call.
-struct splitmix {
-  std::uint64_t state;
-  std::uint64_t operator()() {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  std::uint64_t below(std::uint64_t n) { return n == 0 ? 0 : (*this)() % n; }
-};
 
 template <class T>
 T random_value(splitmix& rng) {

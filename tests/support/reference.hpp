@@ -6,6 +6,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -17,6 +18,25 @@
 #include "parmap/detail/op_code.hpp"
 
 namespace parmap::test {
+
+// The random source of the property tests: splitmix64, one cheap 64-bit
+// word per call, reproducible from its seed.
+struct splitmix {
+  std::uint64_t state;
+  std::uint64_t operator()() {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  std::uint64_t below(std::uint64_t n) { return n == 0 ? 0 : (*this)() % n; }
+};
+
+// A number from the environment (PARMAP_TEST_SEED, PARMAP_PROPERTY_CASES), or fallback.
+inline std::uint64_t env_number(const char* name, std::uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return v == nullptr || *v == '\0' ? fallback : std::strtoull(v, nullptr, 10);
+}
 
 // Distance in units in the last place between two finite floats of one sign
 // class; NaN matches NaN only.

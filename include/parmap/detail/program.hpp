@@ -401,30 +401,6 @@ PARMAP_HOST_DEVICE inline V p_sigmoid(V x) noexcept {
   return V(1) / (V(1) + m_exp(-x));
 }
 
-// op(x) for a built-in op of the catalogue, on the host and the device.
-template <class V>
-PARMAP_HOST_DEVICE inline V apply_op(const op_call& c, V x) noexcept {
-  if constexpr (catalogue_type<V>) {
-    using T = V;
-    switch (c.code) {
-#define PARMAP_X(name, cost, ps, doc, ...)                   \
-  case op_code::name: {                                          \
-    using Fn = __VA_ARGS__;                                      \
-    if constexpr (Fn::template supports<V>) {                    \
-      Fn f{};                                                    \
-      std::memcpy(static_cast<void*>(&f), c.params, sizeof(Fn));    \
-      return f(x);                                               \
-    }                                                            \
-    break;                                                       \
-  }
-      PARMAP_OP_LIST(PARMAP_X)
-#undef PARMAP_X
-      case op_code::program: break;
-    }
-  }
-  return x;
-}
-
 // Calls f.template operator()<V>() with V the C++ type of t.
 template <class F>
 PARMAP_HOST_DEVICE inline void on_vtype(vtype t, F&& f) {
