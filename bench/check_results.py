@@ -10,7 +10,7 @@ import math
 import sys
 
 PATHS = {"cpu", "cpu-lambda", "auto", "gpu-device", "gpu-host", "gpu-host-staged", "gpu-host-registered", "split",
-         "cpu-copy", "cpu-hand", "gpu-d2d", "pcie", "duplex", "copy-under-dma"}
+         "cpu-copy", "cpu-hand", "cpu-hand-tu", "gpu-d2d", "pcie", "duplex", "copy-under-dma"}
 ROW_KEYS = {"op": str, "type": str, "n": int, "path": str, "bytes": (int, float),
             "median_s": (int, float), "min_s": (int, float), "gbps": (int, float)}
 

@@ -1,7 +1,8 @@
 // parmap-elementwise-bench: a traced function, elementwise(x*x + 2*x + 1) on
 // float32, against ceilings measured in the same run.
 //   CPU (host data, forced to the CPU):
-//     cpu-copy         all-core memcpy (one read, one write): the bound
+//     cpu-copy         all-core copy (one read, one write), the faster of memcpy
+//                      and a copy loop of the CPU loops' instruction set: the bound
 //     cpu-hand         a hand-written `omp parallel for simd` loop of the expression
 //     cpu-elementwise  parmap::map(elementwise(f)): f itself, compiled here
 //     cpu-program      the traced program on the CPU interpreter (what Python runs)
@@ -30,6 +31,7 @@
 #include <omp.h>
 #endif
 
+#include "cpu_ceilings.hpp"
 #include "elementwise_native.hpp"
 #include "gpu_timing.hpp"
 #include "parmap/detail/clock.hpp"
@@ -96,8 +98,9 @@ int main(int argc, char** argv) {
   const auto f = parmap::elementwise([](auto x) { return x * x + 2 * x + 1; });
   const auto& traced = f.program_for(parmap::detail::dtype::f32);
   const auto program = parmap::detail::program_call(traced.code, parmap::detail::dtype::f32);
-  std::printf("# %s, %d instructions; %s\n", traced.what.c_str(), static_cast<int>(traced.code.count),
-              parmap::gpu_description().c_str());
+  const parmap::detail::cpu_isa isa = parmap::detail::active_cpu_kernels().isa;
+  std::printf("# %s, %d instructions; CPU loops: %s; %s\n", traced.what.c_str(), static_cast<int>(traced.code.count),
+              parmap::detail::to_string(isa), parmap::gpu_description().c_str());
 
   const std::size_t lo = parse_size(min_size), hi = parse_size(max_size);
   std::vector<float> x(hi), y(hi);
@@ -109,17 +112,11 @@ int main(int argc, char** argv) {
     float* py = y.data();
     const std::span<const float> in(px, n);
     const std::span<float> out(py, n);
-    const double copy = median_time(reps, [&] {
-      PARMAP_OMP(parallel)
-      {
-#if defined(_OPENMP)
-        const auto [b, e] = parmap::detail::static_chunk(n, omp_get_thread_num(), omp_get_num_threads());
-#else
-        const std::size_t b = 0, e = n;
-#endif
-        std::memcpy(py + b, px + b, (e - b) * sizeof(float));
-      }
-    });
+    // The copy bound: the faster of memcpy and a copy loop of the CPU loops'
+    // instruction set (bench/cpu_ceilings.hpp).
+    const double copy = std::min(
+        median_time(reps, [&] { parmap::bench::parallel_memcpy(px, py, n * sizeof(float)); }),
+        median_time(reps, [&] { parmap::bench::parallel_copy_loop(isa, px, py, n * sizeof(float)); }));
     const double hand = median_time(reps, [&] {
       PARMAP_OMP(parallel for simd schedule(static))
       for (std::size_t i = 0; i < n; ++i) py[i] = px[i] * px[i] + 2 * px[i] + 1;

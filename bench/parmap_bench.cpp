@@ -14,7 +14,11 @@
 // cpu, the gpu-host forms, auto and split are timed interleaved on the same
 // buffers. The ceilings of the same run, each moving the same bytes (n
 // elements read + n written):
-//   cpu-copy    a parallel memcpy      cpu-hand   a hand-written `omp parallel for simd` loop
+//   cpu-copy    a parallel copy: the faster of memcpy and a copy loop
+//   cpu-hand    a hand-written loop over each thread's share
+//   (both built for the CPU loops' instruction set, PARMAP_CPU_ISA: the
+//   sweep's header names it), and for cpu-lambda cpu-hand-tu, the hand loop
+//   compiled in this translation unit with its flags, as the lambda is
 //   gpu-d2d     cudaMemcpyAsync D2D    pcie       pinned H2D then D2H
 //   duplex      pinned H2D and D2H at once on two streams: max(H2D, D2H)
 //   copy-under-dma  cpu-copy while pinned H2D and D2H run (64 MiB and more)
@@ -44,6 +48,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cpu_ceilings.hpp"
 #include "gpu_timing.hpp"
 #include "parmap/detail/calibration.hpp"
 #include "parmap/detail/context.hpp"
@@ -202,6 +207,8 @@ bool with_op(const std::string& name, Body&& body) {
 class sweep {
  public:
   sweep(const config& cfg, const parmap::bench::gpu_machine& gpu) : cfg_(cfg), gpu_(gpu) {}
+  // The instruction set of parmap's CPU loops, and so of the ceilings' loops.
+  const parmap::detail::cpu_isa isa_ = parmap::detail::active_cpu_kernels().isa;
 
   template <class T>
   void run_type(const std::string& type, parmap::detail::progress_bar& bar) {
@@ -253,24 +260,17 @@ class sweep {
     // CPU ceilings.
     const T* px = x.data();
     T* py = y.data();
-    // The all-core copy ceiling: each thread memcpys its static share.
-    const auto parallel_memcpy = [&] {
-      PARMAP_OMP(parallel)
-      {
-#if defined(_OPENMP)
-        const auto [b, e] = parmap::detail::static_chunk(n, omp_get_thread_num(), omp_get_num_threads());
-#else
-        const std::size_t b = 0, e = n;
-#endif
-        std::memcpy(py + b, px + b, (e - b) * sizeof(T));
-      }
-    };
-    const stats copy = time_it(cfg_, parallel_memcpy);
+    // The all-core copy ceiling: each thread copies its static share, by
+    // memcpy and by a copy loop of the loops' instruction set; the faster.
+    const std::size_t nbytes = n * sizeof(T);
+    const auto parallel_memcpy = [&] { parmap::bench::parallel_memcpy(px, py, nbytes); };
+    const stats by_memcpy = time_it(cfg_, parallel_memcpy);
+    const stats by_loop = time_it(cfg_, [&] { parmap::bench::parallel_copy_loop(isa_, px, py, nbytes); });
+    const stats copy = by_loop.median < by_memcpy.median ? by_loop : by_memcpy;
     add("cpu-copy", copy);
-    const stats hand = time_it(cfg_, [&] {
-      PARMAP_OMP(parallel for simd schedule(static))
-      for (std::size_t i = 0; i < n; ++i) py[i] = op(px[i]);
-    });
+    // The hand-written loop, built for the same instruction set as parmap's.
+    const auto call = parmap::detail::make_op_call<T>(op);
+    const stats hand = time_it(cfg_, [&] { parmap::bench::hand_loop(isa_, call, px, py, n); });
     add("cpu-hand", hand).ratio = copy.median / hand.median;
 
     // The map on host data, forced to each path and automatic: timed together,
@@ -284,7 +284,13 @@ class sweep {
     // The same op as a user's lambda: the chunk body compiled here, in the
     // caller's translation unit, against the hand-written loop.
     const auto lambda = [op](T v) noexcept { return op(v); };
+    stats hand_here{};  // the hand loop compiled here, with the caller's flags, like the lambda
     if (has(cfg_.paths, "cpu-lambda")) {
+      hand_here = time_it(cfg_, [&] {
+        PARMAP_OMP(parallel for simd schedule(static))
+        for (std::size_t i = 0; i < n; ++i) py[i] = op(px[i]);
+      });
+      add("cpu-hand-tu", hand_here).ratio = copy.median / hand_here.median;
       maps.push_back({"cpu-lambda", {}, [&] { parmap::map(lambda, in, out, {.where = parmap::backend::cpu}); }});
     }
     if (dx != nullptr && has(cfg_.paths, "gpu-host")) {
@@ -319,8 +325,8 @@ class sweep {
       parmap::map(lambda, in, out, {.where = parmap::backend::cpu});
       verify(op, in, out);
       auto& r = add("cpu-lambda", *s);
-      r.ceiling = "cpu-hand";
-      r.ratio = hand.median / s->median;
+      r.ceiling = "cpu-hand-tu";
+      r.ratio = hand_here.median / s->median;
     }
 
     if (dx != nullptr) {
@@ -434,7 +440,7 @@ std::string num(double v) {
 }
 
 struct machine_info {
-  std::string cpu, gpu, gpu_versions, commit, date;
+  std::string cpu, cpu_isa, gpu, gpu_versions, commit, date;
   int cores = 0, threads = 0;
   double gpu_gib = 0;
 };
@@ -446,7 +452,7 @@ void write_json(const std::string& path, const machine_info& m, const config& cf
   const auto text = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
   json j;
   j["schema"] = "parmap-bench/1";
-  j["machine"] = {{"cpu", m.cpu},           {"cores", m.cores},
+  j["machine"] = {{"cpu", m.cpu},           {"cpu_isa", m.cpu_isa},  {"cores", m.cores},
                   {"omp_threads", m.threads}, {"gpu", m.gpu},
                   {"gpu_memory_gib", number(m.gpu_gib)}, {"gpu_versions", m.gpu_versions},
                   {"commit", m.commit},     {"date", m.date}};
@@ -706,6 +712,12 @@ int main(int argc, char** argv) {
   const auto gpu = parmap::bench::describe_gpu();
   machine_info m;
   m.cpu = cpu_model();
+  try {
+    m.cpu_isa = parmap::detail::to_string(parmap::detail::active_cpu_kernels().isa);
+  } catch (const parmap::config_error& e) {
+    std::fprintf(stderr, "parmap-bench: %s\n", e.what());
+    return 2;
+  }
   m.cores = static_cast<int>(std::thread::hardware_concurrency());
   m.threads = omp_threads();
   m.gpu = gpu.available ? gpu.name : "none (" + parmap::gpu_description() + ")";
@@ -716,8 +728,8 @@ int main(int argc, char** argv) {
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   m.date = date;
-  std::printf("parmap-bench  %s\nCPU: %s, %d cores, %d OpenMP threads\nGPU: %s%s%s\ncommit %s\n\n", m.date.c_str(),
-              m.cpu.c_str(), m.cores, m.threads, m.gpu.c_str(), gpu.available ? ", " : "", m.gpu_versions.c_str(),
+  std::printf("parmap-bench  %s\nCPU: %s, %d cores, %d OpenMP threads, %s loops\nGPU: %s%s%s\ncommit %s\n\n",
+              m.date.c_str(), m.cpu.c_str(), m.cores, m.threads, m.cpu_isa.c_str(), m.gpu.c_str(), gpu.available ? ", " : "", m.gpu_versions.c_str(),
               m.commit.c_str());
 
   if (gpu.available) {  // automatic mode's calibration, loaded or measured now, not inside a timing

@@ -35,6 +35,11 @@ namespace parmap::detail {
 
 namespace {
 
+// The precompiled loops that maps run (PARMAP_CPU_ISA's set), on `threads`.
+void cpu_loops(const op_call& c, const void* in, void* out, std::size_t first, std::size_t last, int threads) {
+  cpu_catalogue(active_cpu_kernels(), c, in, out, first, last, threads);
+}
+
 bool inside_parallel_region() noexcept {
 #if defined(_OPENMP)
   return omp_in_parallel() != 0;
@@ -75,7 +80,7 @@ void measure_cpu_threads(calibration& c, const op_call& square, const std::vecto
   for (int k = 0; k < cpu_thread_buckets; ++k) {
     const std::size_t m = std::size_t{1} << (15 + k);
     const auto time_with = [&](int t) {
-      return best_of(7, [&] { cpu_catalogue(square, in.data(), out.data(), 0, m, t); });
+      return best_of(7, [&] { cpu_loops(square, in.data(), out.data(), 0, m, t); });
     };
     const double all = time_with(c.cpu_threads);
     int best_threads = c.cpu_threads;
@@ -107,7 +112,7 @@ void measure_split(calibration& c, staging_pool& pool, const std::vector<float>&
                  memory_kind::host, kernel, &square};
   one.device = device;  // the GPU share runs on a thread of its own
   c.split_launch = best_of(5, [&] {
-    const split_outcome o = run_split_job(pool, one, [&] { cpu_catalogue(square, in.data(), out.data(), 0, 1, 1); });
+    const split_outcome o = run_split_job(pool, one, [&] { cpu_loops(square, in.data(), out.data(), 0, 1, 1); });
     if (o.gpu_failure) std::rethrow_exception(o.gpu_failure);
   });
   device_job gpu_part{in.data() + cpu_n, out.data() + cpu_n, n - cpu_n, sizeof(float), sizeof(float),
@@ -118,7 +123,7 @@ void measure_split(calibration& c, staging_pool& pool, const std::vector<float>&
   double best = std::numeric_limits<double>::infinity();
   for (int r = 0; r < 3; ++r) {
     const split_outcome o = run_split_job(pool, gpu_part, [&] {
-      cpu_catalogue(square, in.data(), out.data(), 0, cpu_n, st.cpu);
+      cpu_loops(square, in.data(), out.data(), 0, cpu_n, st.cpu);
     });
     if (o.gpu_failure) std::rethrow_exception(o.gpu_failure);
     if (std::max(o.cpu_seconds, o.gpu_seconds) < best) {
@@ -149,14 +154,14 @@ calibration measure_calibration(device_backend& b, int threads, int device) {
   const op_call square = make_op_call<float>(ops::square);
   const double bytes = 2.0 * static_cast<double>(n * sizeof(float));
   c.cpu_bandwidth =
-      bytes / best_of(3, [&] { cpu_catalogue(square, in.data(), out.data(), 0, n, c.cpu_threads); });
+      bytes / best_of(3, [&] { cpu_loops(square, in.data(), out.data(), 0, n, c.cpu_threads); });
   measure_cpu_threads(c, square, in, out);
   constexpr std::size_t m = std::size_t{1} << 18;
   const std::vector<double> xd(m, 0.5);
   std::vector<double> yd(m, 0.0);
   const op_call exp64 = make_op_call<double>(ops::exp);
   c.cpu_transcendental =
-      best_of(3, [&] { cpu_catalogue(exp64, xd.data(), yd.data(), 0, m, 1); }) / static_cast<double>(m);
+      best_of(3, [&] { cpu_loops(exp64, xd.data(), yd.data(), 0, m, 1); }) / static_cast<double>(m);
   if (!b.probe().available) return c;
   b.use_device(device);
 

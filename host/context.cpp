@@ -72,6 +72,8 @@ const environment& current_environment() {
   return r->env;
 }
 
+const cpu_kernels& active_cpu_kernels() { return *current_environment().cpu; }
+
 device_backend& current_device_backend() noexcept {
   device_backend* b = state().installed.load(std::memory_order_acquire);
   return b != nullptr ? *b : default_device_backend();

@@ -125,10 +125,12 @@ void settle(const options& opt, settings& s) {
   s.gpu_min_elements = env.gpu_min_elements;
   s.split = env.split;
   s.register_host = env.register_host;
+  s.cpu = env.cpu;
 }
 
 plan plan_of(const settings& s) {
   plan p;
+  p.cpu = s.cpu;
   p.forced = s.where != backend::automatic;
   p.verbose = s.verbose;
   p.explain = s.explain;
@@ -482,6 +484,9 @@ plan plan_tasks(std::size_t n, bool all_blocking, const options& opt) {
 std::string describe(const plan& p, const outcome& o) {
   std::string r = p.reason;
   if (o.settled != nullptr) r += o.settled;
+  // Which loops the CPU ran, when they were parmap's precompiled ones.
+  const bool cpu_ran = o.used == backend::cpu || p.path() == exec_path::split;
+  if (o.cpu_loops != nullptr && cpu_ran) (r += "; CPU loops: ") += o.cpu_loops;
   if (o.gpu_failure.empty()) return r;
   if (o.split_failed) {
     return r + "; GPU failed (" + o.gpu_failure + "): its share from element " + std::to_string(o.cpu_from) +

@@ -53,6 +53,7 @@ split_setting parse_split(std::string_view name, std::string_view v) {
 
 environment read_environment() {
   environment env;
+  std::optional<cpu_isa> isa;  // auto
   constexpr std::string_view prefix = "PARMAP_";
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     // Most variables fail on the first letter.
@@ -80,8 +81,12 @@ environment read_environment() {
     } else if (name == "PARMAP_HOST_REGISTER") {
       if (value == "auto" || value.empty()) env.register_host = std::nullopt;
       else env.register_host = parse_flag(name, value);
+    } else if (name == "PARMAP_CPU_ISA") {
+      if (value == "auto" || value.empty()) isa = std::nullopt;
+      else if (!(isa = parse_cpu_isa(value))) bad(name, value, "auto, baseline, avx2 or avx512");
     }
   }
+  env.cpu = &cpu_kernels_for(select_cpu_isa(isa, supported_cpu_isas()));
   return env;
 }
 

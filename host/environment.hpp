@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <optional>
 
+#include "parmap/detail/cpu_isa.hpp"
 #include "parmap/detail/dispatch.hpp"
 #include "parmap/options.hpp"
 
@@ -21,10 +22,11 @@ struct environment {
   std::optional<std::size_t> max_blocking;         // PARMAP_MAX_BLOCKING=N (>= 1)
   split_setting split;                             // PARMAP_SPLIT=auto|off|<cpu share>
   std::optional<bool> register_host;               // PARMAP_HOST_REGISTER=auto|on|off (auto: nullopt)
+  const cpu_kernels* cpu = nullptr;                // PARMAP_CPU_ISA=auto|baseline|avx2|avx512: its loops
 };
 
 // Reads environ now. Throws config_error naming the variable and the value
-// when one is bad.
+// when one is bad, or PARMAP_CPU_ISA names a set this CPU cannot run.
 environment read_environment();
 // The kept reading is the context's (current_environment, context.hpp).
 

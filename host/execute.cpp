@@ -28,10 +28,11 @@ namespace {
 // catalogue's when the call brings none (a built-in op, a Python program).
 struct host_body {
   const map_thunks& t;
+  const cpu_kernels& loops;  // the precompiled loops' instruction set
 
   void chunk(std::size_t b, std::size_t e, failure& fail) const {
     if (!t.chunk) {
-      catalogue_chunk(*t.op, t.in, t.out, b, e, fail);
+      catalogue_chunk(loops, *t.op, t.in, t.out, b, e, fail);
     } else {
       t.chunk(b, e, fail);
     }
@@ -39,7 +40,7 @@ struct host_body {
   void element(std::size_t i) const {
     if (!t.element) {
       failure fail(i + 1);
-      catalogue_chunk(*t.op, t.in, t.out, i, i + 1, fail);
+      catalogue_chunk(loops, *t.op, t.in, t.out, i, i + 1, fail);
       fail.rethrow_if_failed();
     } else {
       t.element(i);
@@ -186,7 +187,8 @@ void vmap(const call_info& call, const map_thunks& t, const options& opt) {
   const profile_range range([&] {
     return std::string("parmap::map ") + call.what + " n=" + std::to_string(n) + " " + to_string(p.used());
   });
-  const host_body host{t};
+  const host_body host{t, p.cpu != nullptr ? *p.cpu : active_cpu_kernels()};
+  if (!t.chunk) o.cpu_loops = to_string(host.loops.isa);
   if (p.path() == exec_path::serial) {  // small maps: the chunk body straight away
     host.cpu(0, n, 1);
   } else if (const auto* g = std::get_if<gpu_run>(&p.run)) {

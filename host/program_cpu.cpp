@@ -1,8 +1,9 @@
 // The CPU's block-wise interpreter of a traced program (detail/program.hpp):
 // each instruction is one SIMD loop over a block of elements small enough to
 // stay in the core's cache, so a program of k instructions reads its input
-// and writes its output once, like a fused loop.
-#include "parmap/detail/program_cpu.hpp"
+// and writes its output once, like a fused loop. Compiled once per
+// instruction set (detail/cpu_isa.hpp), like the built-in ops' loops.
+#include "cpu_kernels.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -46,14 +47,18 @@ std::byte* scratch(std::size_t registers) {
   return reinterpret_cast<std::byte*>(buffer.get());
 }
 
-}  // namespace
+// One instruction over a block: run_instr, compiled once per instruction set
+// below (a single copy each: the interpreter's loop calls it, so that three
+// inlined copies do not triple the compile time).
+using step_fn = void (*)(const program&, const instr&, block_regs&, std::size_t);
 
-void program_chunk(const program& p, const void* in, void* out, std::size_t b, std::size_t e) {
+template <step_fn run_step>
+inline void program_body(const program& p, const void* in, void* out, std::size_t b, std::size_t e) {
   if (b >= e) return;
   const std::size_t in_size = vtype_size(p.in);
   const std::size_t out_size = vtype_size(p.out);
   block_regs regs{scratch(p.registers), static_cast<const std::byte*>(in) + b * in_size};
-  for (int k = 0; k < p.first_body; ++k) run_instr(p, p.code[k], regs, block);  // constants, once
+  for (int k = 0; k < p.first_body; ++k) run_step(p, p.code[k], regs, block);  // constants, once
   // The last instruction computes the result straight into out, unless the
   // result is the input or a constant (then it is copied).
   const bool direct = p.count > p.first_body && p.code[p.count - 1].dst == p.result_reg && p.result_reg != 0;
@@ -71,16 +76,46 @@ void program_chunk(const program& p, const void* in, void* out, std::size_t b, s
       for (std::size_t off = 0; off < next * out_size; off += 64) __builtin_prefetch(nout + off, 1, 3);
     }
     const int last = direct ? p.count - 1 : p.count;
-    for (int k = p.first_body; k < last; ++k) run_instr(p, p.code[k], regs, len);
+    for (int k = p.first_body; k < last; ++k) run_step(p, p.code[k], regs, len);
     if (direct) {
       regs.result = to;
       regs.result_reg = p.result_reg;
-      run_instr(p, p.code[last], regs, len);
+      run_step(p, p.code[last], regs, len);
       regs.result_reg = -1;
     } else {
       std::memcpy(to, regs.at<std::byte>(p.result_reg), len * out_size);
     }
   }
 }
+
+void step_baseline(const program& p, const instr& i, block_regs& regs, std::size_t len) {
+  run_instr(p, i, regs, len);
+}
+#if PARMAP_CPU_ISA_X86
+PARMAP_CPU_TARGET_AVX2 __attribute__((noinline)) void step_avx2(const program& p, const instr& i, block_regs& regs,
+                                                                std::size_t len) {
+  run_instr(p, i, regs, len);
+}
+PARMAP_CPU_TARGET_AVX512 __attribute__((noinline)) void step_avx512(const program& p, const instr& i,
+                                                                    block_regs& regs, std::size_t len) {
+  run_instr(p, i, regs, len);
+}
+#endif
+
+}  // namespace
+
+void program_chunk_baseline(const program& p, const void* in, void* out, std::size_t b, std::size_t e) {
+  program_body<&step_baseline>(p, in, out, b, e);
+}
+#if PARMAP_CPU_ISA_X86
+PARMAP_CPU_TARGET_AVX2 void program_chunk_avx2(const program& p, const void* in, void* out, std::size_t b,
+                                               std::size_t e) {
+  program_body<&step_avx2>(p, in, out, b, e);
+}
+PARMAP_CPU_TARGET_AVX512 void program_chunk_avx512(const program& p, const void* in, void* out, std::size_t b,
+                                                   std::size_t e) {
+  program_body<&step_avx512>(p, in, out, b, e);
+}
+#endif
 
 }  // namespace parmap::detail

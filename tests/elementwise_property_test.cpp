@@ -25,6 +25,7 @@
 #include <variant>
 #include <vector>
 
+#include "parmap/detail/cpu_isa.hpp"
 #include "parmap/parmap.hpp"
 #include "support/reference.hpp"
 #include "support/sim_backend.hpp"
@@ -412,7 +413,16 @@ bool run_case(splitmix& rng, where_to w, bool transcendental, std::string& what)
   const bool exact = w != where_to::gpu || !transcendental;
   const auto match = parmap::test::elements_match<T>(expected, out, exact, 8);
   EXPECT_TRUE(match) << what;
-  return static_cast<bool>(match);
+  bool as_baseline = true;
+  if (w == where_to::interpreter && n > 0) {  // PARMAP_CPU_ISA's loops, bit for bit the baseline loops'
+    const std::string loops = std::string("CPU loops: ") + to_string(parmap::detail::active_cpu_kernels().isa);
+    EXPECT_NE(r.reason.find(loops), std::string::npos) << r.reason;
+    std::vector<T> base(n, T(7));
+    parmap::detail::cpu_kernels_for(parmap::detail::cpu_isa::baseline).program(*prog, in.data(), base.data(), 0, n);
+    as_baseline = static_cast<bool>(parmap::test::elements_match<T>(base, out, true));  // any NaN matching any NaN
+    EXPECT_TRUE(as_baseline) << what << ": differs from the baseline loops";
+  }
+  return static_cast<bool>(match) && as_baseline;
 }
 
 void run_cases(std::vector<where_to> paths, bool transcendental, std::uint64_t cases) {
@@ -446,6 +456,25 @@ TEST(ElementwiseProperty, RandomTreesMatchCppOnTheInterpreterAndTheSimulatedGpu)
   paths.push_back(where_to::simulated);
 #endif
   run_cases(paths, true, env_number("PARMAP_PROPERTY_CASES", 400));
+}
+
+// Each instruction set this CPU has, forced in turn with PARMAP_CPU_ISA: the
+// interpreter against C++ and against the baseline loops, bit for bit.
+TEST(ElementwiseProperty, EveryInstructionSetOfThisCpuMatchesCppAndTheBaselineLoops) {
+  using parmap::detail::cpu_isa;
+  int ran = 0;
+  for (const cpu_isa isa : parmap::detail::all_cpu_isas) {
+    if (!parmap::detail::cpu_supports(isa)) {
+      std::cout << "[ property ] " << to_string(isa) << ": not on this CPU, not run\n";
+      continue;
+    }
+    const parmap::test::env_var forced("PARMAP_CPU_ISA", to_string(isa));
+    ASSERT_EQ(parmap::detail::active_cpu_kernels().isa, isa);
+    std::cout << "[ property ] " << to_string(isa) << "\n";
+    run_cases({where_to::interpreter}, true, env_number("PARMAP_PROPERTY_CASES", 400) / 2);
+    ++ran;
+  }
+  EXPECT_GE(ran, 1);
 }
 
 // A real GPU: arithmetic, comparisons, where and the memory ops bit for bit.

@@ -24,6 +24,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "parmap/detail/cpu_isa.hpp"
 #include "parmap/parmap.hpp"
 #include "support/reference.hpp"
 #include "support/sim_backend.hpp"
@@ -200,6 +201,20 @@ bool run_case(splitmix& rng, path p, bool simulated, std::string& what) {
       const bool untouched = parmap::test::same_bits(in, original);
       EXPECT_TRUE(untouched) << "input modified";
       ok = ok && same && untouched;
+      if (p == path::cpu) {  // the loops of PARMAP_CPU_ISA's set, bit for bit the baseline loops'
+        const std::string loops = std::string("CPU loops: ") + to_string(parmap::detail::active_cpu_kernels().isa);
+        const bool named = n == 0 || rep.reason.find(loops) != std::string::npos;
+        EXPECT_TRUE(named) << rep.reason;
+        std::vector<T> base(n, T(7));
+        parmap::detail::failure fail(n);
+        parmap::detail::cpu_kernels_for(parmap::detail::cpu_isa::baseline)
+            .catalogue(parmap::detail::make_op_call<T>(op), in.data(), base.data(), 0, n, fail);
+        // Bit for bit, any NaN matching any NaN (which operand's NaN an add
+        // returns is the compiler's choice: it may swap them).
+        const auto as_baseline = parmap::test::elements_match<T>(base, out, true);
+        EXPECT_TRUE(as_baseline) << "differs from the baseline loops";
+        ok = ok && named && as_baseline;
+      }
     });
   });
   return ok;
@@ -251,6 +266,25 @@ TEST(Property, RandomCasesMatchTheSerialReference) {
   std::vector<path> paths = {path::cpu, path::automatic};
   if (simulated_available) paths.push_back(path::sim);
   run_cases(paths, env_number("PARMAP_PROPERTY_CASES", 3000));
+}
+
+// Each instruction set this CPU has, forced in turn with PARMAP_CPU_ISA: the
+// CPU's loops against the reference and the baseline loops, bit for bit.
+TEST(Property, EveryInstructionSetOfThisCpuMatchesTheBaselineLoops) {
+  using parmap::detail::cpu_isa;
+  int ran = 0;
+  for (const cpu_isa isa : parmap::detail::all_cpu_isas) {
+    if (!parmap::detail::cpu_supports(isa)) {
+      std::cout << "[ property ] " << to_string(isa) << ": not on this CPU, not run\n";
+      continue;
+    }
+    const parmap::test::env_var forced("PARMAP_CPU_ISA", to_string(isa));
+    ASSERT_EQ(parmap::detail::active_cpu_kernels().isa, isa);
+    std::cout << "[ property ] " << to_string(isa) << "\n";
+    run_cases({path::cpu}, env_number("PARMAP_PROPERTY_CASES", 3000) / 3);
+    ++ran;
+  }
+  EXPECT_GE(ran, 1);
 }
 
 TEST(GpuProperty, RandomCasesMatchTheSerialReferenceOnTheGpu) {

@@ -17,6 +17,8 @@
 
 namespace parmap::detail {
 
+struct cpu_kernels;  // cpu_isa.hpp
+
 struct calibration;
 
 enum class callable_kind : unsigned char { plain, blocking, device };
@@ -102,6 +104,7 @@ struct settings {
   std::optional<std::size_t> gpu_min_elements;  // PARMAP_GPU_MIN_ELEMENTS
   split_setting split;                          // PARMAP_SPLIT
   std::optional<bool> register_host;            // PARMAP_HOST_REGISTER (auto: nullopt)
+  const cpu_kernels* cpu = nullptr;             // PARMAP_CPU_ISA's precompiled loops
   bool verbose = false;          // PARMAP_VERBOSE=1
   bool explain = false;          // a reason is wanted (a report or verbose): built only then
   bool progress = false;         // options.progress or PARMAP_PROGRESS
@@ -128,6 +131,7 @@ struct inputs {
 // The plan for one call, decided in one place and never rewritten while it runs.
 struct plan {
   route run;
+  const cpu_kernels* cpu = nullptr;  // the precompiled loops' set, for built-in ops and programs
   bool forced = false;
   bool verbose = false;
   bool explain = false;
@@ -149,6 +153,7 @@ struct outcome {
   std::size_t cpu_from = 0;  // after a GPU failure: the CPU mapped from this element on
   bool split_failed = false; // the failure was the GPU share of a split
   const char* settled = nullptr;  // adaptive: what the timing settled on
+  const char* cpu_loops = nullptr;  // the precompiled loops' set, when the CPU ran them
 };
 
 [[noreturn]] void throw_bad_n_jobs(int n_jobs, const char* name);
