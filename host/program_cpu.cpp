@@ -14,6 +14,7 @@ namespace parmap::detail {
 namespace {
 
 constexpr std::size_t block = 512;  // elements: the registers' blocks stay in L1 (measured: 256 and 1024 are slower)
+constexpr std::size_t prefetch_from = std::size_t{1} << 20;  // bytes a chunk reads and writes
 // Registers sit a few cache lines more than a block apart, so that the same
 // element of each does not fall into the same L1 set (4 KiB aliasing).
 constexpr std::size_t stride = block * sizeof(value) + 320;
@@ -62,13 +63,16 @@ inline void program_body(const program& p, const void* in, void* out, std::size_
   // The last instruction computes the result straight into out, unless the
   // result is the input or a constant (then it is copied).
   const bool direct = p.count > p.first_body && p.code[p.count - 1].dst == p.result_reg && p.result_reg != 0;
+  const bool prefetch = (e - b) * (in_size + out_size) > prefetch_from;
   for (std::size_t s = b; s < e; s += block) {
     const std::size_t len = std::min(block, e - s);
     std::byte* to = static_cast<std::byte*>(out) + s * out_size;
     regs.input = static_cast<const std::byte*>(in) + s * in_size;
     // The next block's input and output, fetched while this block computes:
     // the passes over a block run from cache, so memory would wait otherwise.
-    if (s + block < e) {
+    // Only for chunks larger than a core's cache: for data already in cache
+    // the prefetches cost a third of the time (measured, AVX2).
+    if (prefetch && s + block < e) {
       const std::size_t next = std::min(block, e - s - block);
       const char* nin = static_cast<const char*>(in) + (s + block) * in_size;
       char* nout = static_cast<char*>(out) + (s + block) * out_size;
