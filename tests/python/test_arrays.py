@@ -148,3 +148,28 @@ def test_environment_is_read_once_until_reloaded(monkeypatch):
     monkeypatch.delenv("PARMAP_BACKEND")
     parmap.reload_environment()
     np.testing.assert_array_equal(parmap.map(ops.square, x), x)
+
+
+def test_the_report_names_the_cpu_loops_instruction_set(monkeypatch):
+    x = values(np.float32, 100000)
+    r = parmap.Report()
+    parmap.map(ops.square, x, report=r, backend="cpu")
+    assert "CPU loops: " in r.reason
+    widest = r.reason.split("CPU loops: ")[1].split(";")[0]
+    assert widest in ("baseline", "avx2", "avx512")
+    # Forced to baseline: the same results, and the report says so.
+    monkeypatch.setenv("PARMAP_CPU_ISA", "baseline")
+    parmap.reload_environment()
+    try:
+        y = parmap.map(ops.square, x, report=r, backend="cpu")
+        assert "CPU loops: baseline" in r.reason
+        np.testing.assert_array_equal(y, np.square(x))
+        monkeypatch.setenv("PARMAP_CPU_ISA", "sse9")
+        parmap.reload_environment()
+        with pytest.raises(parmap.ConfigError, match="PARMAP_CPU_ISA"):
+            parmap.map(ops.square, x)
+    finally:
+        monkeypatch.delenv("PARMAP_CPU_ISA")
+        parmap.reload_environment()
+    parmap.map(ops.square, x, report=r, backend="cpu")
+    assert f"CPU loops: {widest}" in r.reason
