@@ -64,7 +64,9 @@ def main():
     fig, axes = plt.subplots(len(combos), 2, figsize=(13, 4.2 * len(combos)), squeeze=False)
     m = doc["machine"]
     fig.suptitle(f"parmap-bench  {m['date'][:10]}  commit {m['commit']}\nCPU: {m['cpu']} "
-                 f"({m['omp_threads']} threads)   GPU: {m['gpu']}", fontsize=10)
+                 f"({m['omp_threads']} threads"
+                 + (f", {m['cpu_isa']} loops" if m.get("cpu_isa") else "")
+                 + f")   GPU: {m['gpu']}", fontsize=10)
     for row, (op, typ) in enumerate(combos):
         series = times[(op, typ)]
         ax_t, ax_b = axes[row]
