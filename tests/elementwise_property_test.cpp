@@ -461,19 +461,9 @@ TEST(ElementwiseProperty, RandomTreesMatchCppOnTheInterpreterAndTheSimulatedGpu)
 // Each instruction set this CPU has, forced in turn with PARMAP_CPU_ISA: the
 // interpreter against C++ and against the baseline loops, bit for bit.
 TEST(ElementwiseProperty, EveryInstructionSetOfThisCpuMatchesCppAndTheBaselineLoops) {
-  using parmap::detail::cpu_isa;
-  int ran = 0;
-  for (const cpu_isa isa : parmap::detail::all_cpu_isas) {
-    if (!parmap::detail::cpu_supports(isa)) {
-      std::cout << "[ property ] " << to_string(isa) << ": not on this CPU, not run\n";
-      continue;
-    }
-    const parmap::test::env_var forced("PARMAP_CPU_ISA", to_string(isa));
-    ASSERT_EQ(parmap::detail::active_cpu_kernels().isa, isa);
-    std::cout << "[ property ] " << to_string(isa) << "\n";
+  const int ran = parmap::test::for_each_cpu_isa([](parmap::detail::cpu_isa) {
     run_cases({where_to::interpreter}, true, env_number("PARMAP_PROPERTY_CASES", 400) / 2);
-    ++ran;
-  }
+  });
   EXPECT_GE(ran, 1);
 }
 

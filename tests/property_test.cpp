@@ -271,19 +271,9 @@ TEST(Property, RandomCasesMatchTheSerialReference) {
 // Each instruction set this CPU has, forced in turn with PARMAP_CPU_ISA: the
 // CPU's loops against the reference and the baseline loops, bit for bit.
 TEST(Property, EveryInstructionSetOfThisCpuMatchesTheBaselineLoops) {
-  using parmap::detail::cpu_isa;
-  int ran = 0;
-  for (const cpu_isa isa : parmap::detail::all_cpu_isas) {
-    if (!parmap::detail::cpu_supports(isa)) {
-      std::cout << "[ property ] " << to_string(isa) << ": not on this CPU, not run\n";
-      continue;
-    }
-    const parmap::test::env_var forced("PARMAP_CPU_ISA", to_string(isa));
-    ASSERT_EQ(parmap::detail::active_cpu_kernels().isa, isa);
-    std::cout << "[ property ] " << to_string(isa) << "\n";
+  const int ran = parmap::test::for_each_cpu_isa([](parmap::detail::cpu_isa) {
     run_cases({path::cpu}, env_number("PARMAP_PROPERTY_CASES", 3000) / 3);
-    ++ran;
-  }
+  });
   EXPECT_GE(ran, 1);
 }
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -14,6 +15,7 @@
 #include <variant>
 
 #include "parmap/detail/calibration.hpp"
+#include "parmap/detail/cpu_isa.hpp"
 #include "parmap/detail/dispatch.hpp"
 #include "parmap/detail/context.hpp"
 
@@ -237,6 +239,11 @@ class env_var {
   bool had_;
   std::string old_;
 };
+
+// Runs body(isa) once for each instruction set of the CPU loops that this CPU
+// has, with PARMAP_CPU_ISA forcing it (and checked in force); the sets it
+// lacks are named on stdout as not run. Returns how many ran.
+int for_each_cpu_isa(const std::function<void(parmap::detail::cpu_isa)>& body);
 
 // Unsets the PARMAP_* variables a developer may have set that steer which
 // path a call takes or what it logs, for the guard's lifetime.

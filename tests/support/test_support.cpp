@@ -3,7 +3,10 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "parmap/errors.hpp"
 #include "parmap/options.hpp"
@@ -134,6 +137,22 @@ env_var::~env_var() {
     ::unsetenv(name_.c_str());
   }
   parmap::reload_environment();
+}
+
+int for_each_cpu_isa(const std::function<void(parmap::detail::cpu_isa)>& body) {
+  int ran = 0;
+  for (const parmap::detail::cpu_isa isa : parmap::detail::all_cpu_isas) {
+    if (!parmap::detail::cpu_supports(isa)) {
+      std::cout << "[ cpu isa  ] " << to_string(isa) << ": not on this CPU, not run\n";
+      continue;
+    }
+    const env_var forced("PARMAP_CPU_ISA", to_string(isa));
+    EXPECT_EQ(parmap::detail::active_cpu_kernels().isa, isa);
+    std::cout << "[ cpu isa  ] " << to_string(isa) << "\n";
+    body(isa);
+    ++ran;
+  }
+  return ran;
 }
 
 }  // namespace parmap::test
