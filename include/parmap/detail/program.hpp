@@ -485,11 +485,14 @@ PARMAP_HOST_DEVICE inline void run_instr(const program& p, const instr& ins, Reg
     default: break;
   }
   // Two operands, either of which may be the instruction's constant.
+  // The constant is read only when the instruction has one (aux means
+  // something else otherwise, and a bool read from other bits is UB).
   auto two = [&]<class V, class D, class F>(D* d, const V* a, const V* b, F f) {
-    const V k = *reinterpret_cast<const V*>(&p.consts[ins.aux]);
     if (ins.konst == 2) {
+      const V k = *reinterpret_cast<const V*>(&p.consts[ins.aux]);
       PARMAP_LOOP(f(a[i], k));
     } else if (ins.konst == 1) {
+      const V k = *reinterpret_cast<const V*>(&p.consts[ins.aux]);
       PARMAP_LOOP(f(k, b[i]));
     } else {
       PARMAP_LOOP(f(a[i], b[i]));
@@ -525,10 +528,11 @@ PARMAP_HOST_DEVICE inline void run_instr(const program& p, const instr& ins, Reg
       case iop::maximum: two(d, a, b, [](V x, V y) { return p_maximum(x, y); }); return;
       case iop::muladd: {
         const V* c = regs.template at<V>(ins.c);
-        const V k = *reinterpret_cast<const V*>(&p.consts[ins.aux]);
         if (ins.konst == 3) {
+          const V k = *reinterpret_cast<const V*>(&p.consts[ins.aux]);
           PARMAP_LOOP(p_add(p_mul(a[i], b[i]), k));
         } else if (ins.konst == 2) {
+          const V k = *reinterpret_cast<const V*>(&p.consts[ins.aux]);
           PARMAP_LOOP(p_add(p_mul(a[i], k), c[i]));
         } else {
           PARMAP_LOOP(p_add(p_mul(a[i], b[i]), c[i]));
