@@ -184,8 +184,18 @@ bool run_case(splitmix& rng, path p, bool simulated, std::string& what) {
       if (returning_form) {
         out = parmap::map(op, in, opt);
       } else {
-        out.assign(n, T(7));
-        parmap::map(op, std::span<const T>(in), std::span<T>(out), opt);
+        // At any offset in a cache line, so that the loops' first elements
+        // before the output's line start (cpu_loop.hpp) take every length.
+        const std::size_t at = rng.below(16);
+        std::vector<T> buf(n + 16, T(7));
+        parmap::map(op, std::span<const T>(in), std::span<T>(buf.data() + at, n), opt);
+        out.assign(buf.begin() + static_cast<std::ptrdiff_t>(at), buf.begin() + static_cast<std::ptrdiff_t>(at + n));
+        bool outside = true;
+        for (std::size_t i = 0; i < buf.size(); ++i) {
+          if ((i < at || i >= at + n) && buf[i] != T(7)) outside = false;
+        }
+        EXPECT_TRUE(outside) << "wrote outside the output span";
+        ok = ok && outside;
       }
       // Only a real GPU's math library may differ from the host's.
       const bool real_gpu = rep.used == backend::gpu && !simulated;

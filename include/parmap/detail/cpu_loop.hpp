@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <mutex>
 #include <type_traits>
@@ -57,14 +58,30 @@ class failure {
   std::exception_ptr aborted_;
 };
 
-// out[i] = f(in[i]) for i in [b, e). Nothrow callables get the plain SIMD loop;
-// others run in blocks that check for a failure elsewhere between blocks.
+// Where a loop writing out[b, e) reaches a cache line's start: a vector store
+// that straddles two lines costs about two (64-byte vectors into malloc's
+// 16-byte-aligned memory ran at 0.87 x a memcpy of data in cache; from the
+// line's start, 1.0 x), so a long loop does its first elements on their own.
+template <class U>
+std::size_t line_start(const U* out, std::size_t b, std::size_t e) noexcept {
+  constexpr std::size_t line = 64;
+  const auto at = reinterpret_cast<std::uintptr_t>(out + b);
+  if ((e - b) * sizeof(U) < 64 * line || at % sizeof(U) != 0) return b;
+  return b + (line - at % line) % line / sizeof(U);
+}
+
+// out[i] = f(in[i]) for i in [b, e). Nothrow callables get the plain SIMD loop
+// (from the output's first cache line); others run in blocks that check for a
+// failure elsewhere between blocks.
 template <class F, class T, class U>
 void run_range(const F& f, const T* in, U* out, std::size_t b, std::size_t e, failure& fail) {
   if constexpr (std::is_nothrow_invocable_v<const F&, const T&> && std::is_arithmetic_v<U>) {
     (void)fail;
+    if (b >= e) return;
+    const std::size_t m = line_start(out, b, e);
+    for (std::size_t i = b; i < m; ++i) out[i] = f(in[i]);
     PARMAP_SIMD
-    for (std::size_t i = b; i < e; ++i) out[i] = f(in[i]);
+    for (std::size_t i = m; i < e; ++i) out[i] = f(in[i]);
   } else {
     constexpr std::size_t block = 256;
     for (std::size_t s = b; s < e; s += block) {
