@@ -78,7 +78,7 @@ double best_of(int reps, Fn&& fn) {
 void measure_cpu_threads(calibration& c, const op_call& square, const std::vector<float>& in,
                          std::vector<float>& out) {
   for (int k = 0; k < cpu_thread_buckets; ++k) {
-    const std::size_t m = std::size_t{1} << (15 + k);
+    const std::size_t m = (std::size_t{1} << (cpu_thread_first_bucket_log2 + k)) / (2 * sizeof(float));
     const auto time_with = [&](int t) {
       return best_of(7, [&] { cpu_loops(square, in.data(), out.data(), 0, m, t); });
     };

@@ -38,10 +38,13 @@ estimate estimate_call(const calibration& c, const call_shape& s) noexcept {
   return e;
 }
 
-int cpu_threads_for(const calibration& c, std::size_t n, int threads) noexcept {
-  if (n < (std::size_t{1} << 15) || n >= (std::size_t{1} << (15 + cpu_thread_buckets))) return threads;
+int cpu_threads_for(const calibration& c, std::size_t bytes_moved, int threads) noexcept {
+  constexpr int first = cpu_thread_first_bucket_log2;
+  if (bytes_moved < (std::size_t{1} << first) || bytes_moved >= (std::size_t{1} << (first + cpu_thread_buckets))) {
+    return threads;
+  }
   int k = 0;
-  while (n >= (std::size_t{1} << (16 + k))) ++k;
+  while (bytes_moved >= (std::size_t{1} << (first + 1 + k))) ++k;
   const int best = c.cpu_threads_by_size[k];
   return best > 0 ? std::min(best, threads) : threads;
 }

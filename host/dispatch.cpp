@@ -61,15 +61,14 @@ std::string millis(double s) {
 }  // namespace
 
 bool gpu_never_pays(const call_info& call) noexcept {
-  const std::size_t bytes = call.n * (call.in_elem_bytes + call.out_elem_bytes);
-  return bytes < gpu_min_bytes_moved ||
-         (call.cost != cost_class::memory && call.n < serial_threshold(cost_class::transcendental));
+  return bytes_moved(call) < gpu_min_bytes_moved ||
+         (call.cost != cost_class::memory && call.n < serial_threshold_transcendental);
 }
 
-std::size_t serial_threshold(cost_class c) noexcept {
-  switch (c) {
-    case cost_class::memory: return std::size_t{1} << 15;
-    case cost_class::transcendental: return std::size_t{1} << 11;
+std::size_t serial_threshold(const call_info& call) noexcept {
+  switch (call.cost) {
+    case cost_class::memory: return serial_bytes_moved / std::max<std::size_t>(1, bytes_moved_per_element(call));
+    case cost_class::transcendental: return serial_threshold_transcendental;
     case cost_class::unknown: return std::size_t{1} << 15;
   }
   return 0;
@@ -194,7 +193,7 @@ inputs gather(const call_info& call, const options& opt) {
     in.out_kind = call.out == call.in ? in.in_kind : dev.locate(call.out);
   }
   // The kept calibration steers large memory-bound CPU maps and GPU runs only.
-  if (!in.never_pays || call.n >= serial_threshold(call.cost)) in.cached = calibration_if_made();
+  if (!in.never_pays || call.n >= serial_threshold(call)) in.cached = calibration_if_made();
   if (needs_model(call, in)) {
     try {
       in.model = &current_calibration(in.cores);
@@ -213,7 +212,7 @@ namespace {
 // cost, timed serially first (adaptive) for a small map of unknown cost, else
 // OpenMP on `threads`.
 exec_path host_path(const call_info& call, int threads) noexcept {
-  const bool small = call.n < serial_threshold(call.cost);
+  const bool small = call.n < serial_threshold(call);
   if (threads <= 1) return exec_path::serial;
   if (small && call.cost == cost_class::unknown) return exec_path::adaptive;
   return small ? exec_path::serial : exec_path::parallel;
@@ -226,7 +225,7 @@ bool register_caller_memory(const call_info& call, const inputs& in, const gpu_r
   const bool host_side = g.in_kind == memory_kind::host || g.out_kind == memory_kind::host;
   if (!host_side) return false;
   if (in.set.register_host) return *in.set.register_host;
-  return in.cached != nullptr && registration_pays(*in.cached, call.n * (call.in_elem_bytes + call.out_elem_bytes));
+  return in.cached != nullptr && registration_pays(*in.cached, bytes_moved(call));
 }
 
 // Automatic mode sends host data to the GPU: after a GPU failure the CPU maps
@@ -405,7 +404,7 @@ plan choose(const call_info& call, const inputs& in) {
       in.cached != nullptr) {
     // The calibration's best thread count for this size, when there is one
     // (made for a GPU machine's automatic mode; never measured for this).
-    threads = cpu_threads_for(*in.cached, call.n, threads);
+    threads = cpu_threads_for(*in.cached, bytes_moved(call), threads);
     if (threads <= 1) {
       p.run.emplace<serial_run>();
       note(p, "calibrated: serial at this size");
@@ -433,7 +432,7 @@ plan choose(const call_info& call, const inputs& in) {
       if (threads <= 1) {
         note(p, "n_jobs = 1: serial");
       } else {
-        note(p, "n < serial threshold ", std::to_string(serial_threshold(call.cost)));
+        note(p, "n < serial threshold ", std::to_string(serial_threshold(call)));
       }
       break;
   }

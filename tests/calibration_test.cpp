@@ -186,9 +186,17 @@ TEST_F(CostModelDecisions, CalibratedThreadsBySize) {
   EXPECT_EQ(parmap::test::threads_of(heavy), parmap::test::threads_of(forced));
   const auto unmeasured = plan(std::size_t{1} << 20, cost_class::memory, automatic);
   EXPECT_EQ(parmap::test::threads_of(unmeasured), parmap::test::threads_of(forced));
-  EXPECT_EQ(parmap::detail::cpu_threads_for(c, std::size_t{1} << 18, 3), 3);  // never above what is available
-  EXPECT_EQ(parmap::detail::cpu_threads_for(c, std::size_t{1} << 16, 8), 2);
-  EXPECT_EQ(parmap::detail::cpu_threads_for(c, 100, 8), 8);
+  // The table is by bytes moved: 2^18 f32 elements move 2^21 bytes (bucket 3).
+  EXPECT_EQ(parmap::detail::cpu_threads_for(c, std::size_t{1} << 21, 3), 3);  // never above what is available
+  EXPECT_EQ(parmap::detail::cpu_threads_for(c, std::size_t{1} << 19, 8), 2);
+  EXPECT_EQ(parmap::detail::cpu_threads_for(c, 800, 8), 8);
+  // f64 moves twice the bytes of f32: 2^14 doubles fall in 2^15 floats' bucket.
+  static std::vector<double> wide(std::size_t{1} << 14);
+  auto doubles = parmap::test::float_op_call(wide.size(), nullptr, nullptr);
+  doubles.in = doubles.out = wide.data();
+  doubles.in_elem_bytes = doubles.out_elem_bytes = sizeof(double);
+  EXPECT_EQ(parmap::detail::decide(doubles, automatic).path(), exec_path::serial);  // calibrated: one thread at 2^18 bytes
+
 }
 
 // Without a test calibration the dispatcher measures (or loads) the machine's.

@@ -58,6 +58,16 @@ TEST_F(Plan, HostPathsCarryNoGpuRule) {
   EXPECT_EQ(parmap::test::gpu_part(big), nullptr);  // no GPU, so no GPU rule
   const plan small = parmap::detail::decide(square_f32(16, x.data(), y.data()), {.n_jobs = 2});
   EXPECT_EQ(small.path(), exec_path::serial);
+  // The serial threshold of a memory-bound map is in bytes moved (256 KiB):
+  // 2^15 floats, but 2^14 doubles.
+  EXPECT_EQ(parmap::detail::decide(square_f32((1 << 15) - 1, x.data(), y.data()), {.n_jobs = 2}).path(),
+            exec_path::serial);
+  call_info doubles = square_f32(1 << 14, x.data(), y.data());
+  doubles.in_elem_bytes = doubles.out_elem_bytes = sizeof(double);
+  EXPECT_EQ(parmap::detail::decide(doubles, {.n_jobs = 2}).path(),
+            PARMAP_TEST_OPENMP ? exec_path::parallel : exec_path::serial);
+  doubles.n = (1 << 14) - 1;
+  EXPECT_EQ(parmap::detail::decide(doubles, {.n_jobs = 2}).path(), exec_path::serial);
   call_info plain = square_f32(100, x.data(), y.data());
   plain.kind = callable_kind::plain;
   plain.gpu_kernel = false;

@@ -17,9 +17,12 @@
 namespace parmap::detail {
 
 // Sizes at which the calibration measures the CPU's best thread count for a
-// memory-bound map: bucket k holds n in [2^(15+k), 2^(16+k)); from 2^21 up all
-// threads are used (more cores, more memory bandwidth).
+// memory-bound map, in bytes moved (read + written; square f32 moves 8 per
+// element): bucket k holds [2^(18+k), 2^(19+k)) bytes, f32 n in
+// [2^(15+k), 2^(16+k)); from 2^24 bytes up all threads are used (more cores,
+// more memory bandwidth).
 inline constexpr int cpu_thread_buckets = 6;
+inline constexpr int cpu_thread_first_bucket_log2 = 18;
 
 struct calibration {
   std::string key;                  // CPU model, cores and GPU description: the machine
@@ -47,9 +50,10 @@ struct calibration {
                                     // joined, its fixed cost)
 };
 
-// The threads automatic mode runs a memory-bound map of n elements on when
-// `threads` are available: the calibrated best for n's size, else `threads`.
-int cpu_threads_for(const calibration& c, std::size_t n, int threads) noexcept;
+// The threads automatic mode runs a memory-bound map moving bytes_moved (in +
+// out) on when `threads` are available: the calibrated best for its bucket,
+// else `threads`.
+int cpu_threads_for(const calibration& c, std::size_t bytes_moved, int threads) noexcept;
 
 // Whether registering the caller's memory beats staging it, for a host-data
 // job moving bytes_moved (in + out): measured so, and large enough to run at

@@ -252,14 +252,28 @@ class call_guard {
   double t0_;
 };
 
+// Bytes a map reads and writes per element, and in all.
+inline std::size_t bytes_moved_per_element(const call_info& call) noexcept {
+  return call.in_elem_bytes + call.out_elem_bytes;
+}
+inline std::size_t bytes_moved(const call_info& call) noexcept { return call.n * bytes_moved_per_element(call); }
+
+// Below serial_threshold_transcendental elements a map of a transcendental op
+// runs serially; below serial_bytes_moved bytes (in + out; 2^15 f32 elements,
+// 2^14 f64) a memory-bound one: starting the threads costs more than they gain.
+inline constexpr std::size_t serial_threshold_transcendental = std::size_t{1} << 11;
+inline constexpr std::size_t serial_bytes_moved = std::size_t{256} << 10;
+
 // Automatic mode never sends host data to the GPU when the map moves fewer
 // bytes (in + out) than this, nor a transcendental op of fewer than
-// serial_threshold(transcendental) elements: a GPU round trip costs ~20 us,
+// serial_threshold_transcendental elements: a GPU round trip costs ~20 us,
 // more than the CPU needs for them. Such calls do not start CUDA.
 inline constexpr std::size_t gpu_min_bytes_moved = std::size_t{64} << 10;
 bool gpu_never_pays(const call_info& call) noexcept;
 
-// Below this many elements a map of a cheap op runs serially.
-std::size_t serial_threshold(cost_class c) noexcept;
+// Below this many elements the call's map runs serially (memory-bound: under
+// serial_bytes_moved; a transcendental op: serial_threshold_transcendental;
+// unknown cost: 2^15, timed first).
+std::size_t serial_threshold(const call_info& call) noexcept;
 
 }  // namespace parmap::detail
