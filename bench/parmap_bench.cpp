@@ -11,9 +11,11 @@
 //               staged through pinned buffers / registered for DMA
 //   split       automatic with PARMAP_SPLIT=on: the CPU and the GPU each take
 //               the model's share of one map (16 MiB and more)
-// cpu, the gpu-host forms, auto and split are timed interleaved on the same
-// buffers. The ceilings of the same run, each moving the same bytes (n
-// elements read + n written):
+// The CPU ceilings below, cpu, cpu-lambda, the gpu-host forms, auto and split
+// are timed interleaved on the same buffers (each round one sample of each),
+// so that a ratio compares calls made under the same conditions. The
+// ceilings of the same run, each moving the same bytes (n elements read + n
+// written):
 //   cpu-copy    a parallel copy: the faster of memcpy and a copy loop
 //   cpu-hand    a hand-written loop over each thread's share
 //   (both built for the CPU loops' instruction set, PARMAP_CPU_ISA: the
@@ -260,37 +262,33 @@ class sweep {
     // CPU ceilings.
     const T* px = x.data();
     T* py = y.data();
-    // The all-core copy ceiling: each thread copies its static share, by
-    // memcpy and by a copy loop of the loops' instruction set; the faster.
+    // The ceilings and the map on host data, forced to each path and
+    // automatic: timed together, interleaved, on the same buffers, so that
+    // each ratio compares calls made under the same conditions of the machine.
+    //   the all-core copy: each thread copies its static share, by memcpy and
+    //   by a copy loop of the loops' instruction set; the faster is the ceiling
+    //   the hand-written loop, built for the same instruction set as parmap's
     const std::size_t nbytes = n * sizeof(T);
     const auto parallel_memcpy = [&] { parmap::bench::parallel_memcpy(px, py, nbytes); };
-    const stats by_memcpy = time_it(cfg_, parallel_memcpy);
-    const stats by_loop = time_it(cfg_, [&] { parmap::bench::parallel_copy_loop(isa_, px, py, nbytes); });
-    const stats copy = by_loop.median < by_memcpy.median ? by_loop : by_memcpy;
-    add("cpu-copy", copy);
-    // The hand-written loop, built for the same instruction set as parmap's.
     const auto call = parmap::detail::make_op_call<T>(op);
-    const stats hand = time_it(cfg_, [&] { parmap::bench::hand_loop(isa_, call, px, py, n); });
-    add("cpu-hand", hand).ratio = copy.median / hand.median;
-
-    // The map on host data, forced to each path and automatic: timed together,
-    // interleaved, on the same buffers, so that automatic's ratio to the faster
-    // forced path compares like with like.
-    std::vector<variant> maps;
+    std::vector<variant> maps = {
+        {"cpu-memcpy", {}, parallel_memcpy},
+        {"cpu-copy-loop", {}, [&] { parmap::bench::parallel_copy_loop(isa_, px, py, nbytes); }},
+        {"cpu-hand", {}, [&] { parmap::bench::hand_loop(isa_, call, px, py, n); }},
+    };
     const auto forced = [&](parmap::backend b) {
       return [&, b] { parmap::map(op, in, out, {.where = b}); };
     };
     if (has(cfg_.paths, "cpu")) maps.push_back({"cpu", {}, forced(parmap::backend::cpu)});
     // The same op as a user's lambda: the chunk body compiled here, in the
-    // caller's translation unit, against the hand-written loop.
+    // caller's translation unit, against the hand loop compiled here too, with
+    // the caller's flags (cpu-hand-tu).
     const auto lambda = [op](T v) noexcept { return op(v); };
-    stats hand_here{};  // the hand loop compiled here, with the caller's flags, like the lambda
     if (has(cfg_.paths, "cpu-lambda")) {
-      hand_here = time_it(cfg_, [&] {
-        PARMAP_OMP(parallel for simd schedule(static))
-        for (std::size_t i = 0; i < n; ++i) py[i] = op(px[i]);
-      });
-      add("cpu-hand-tu", hand_here).ratio = copy.median / hand_here.median;
+      maps.push_back({"cpu-hand-tu", {}, [&] {
+                        PARMAP_OMP(parallel for simd schedule(static))
+                        for (std::size_t i = 0; i < n; ++i) py[i] = op(px[i]);
+                      }});
       maps.push_back({"cpu-lambda", {}, [&] { parmap::map(lambda, in, out, {.where = parmap::backend::cpu}); }});
     }
     if (dx != nullptr && has(cfg_.paths, "gpu-host")) {
@@ -304,14 +302,22 @@ class sweep {
       maps.push_back({"split", {{"PARMAP_SPLIT", "on"}}, [&] { parmap::map(op, in, out); }});
     }
     std::map<std::string, stats> host;
-    if (!maps.empty()) {
-      const auto timed = time_interleaved(cfg_, maps);
-      for (std::size_t i = 0; i < maps.size(); ++i) host.emplace(maps[i].name, timed[i]);
-    }
+    const auto timed = time_interleaved(cfg_, maps);
+    for (std::size_t i = 0; i < maps.size(); ++i) host.emplace(maps[i].name, timed[i]);
     const auto host_time = [&](const std::string& name) -> std::optional<stats> {
       const auto it = host.find(name);
       return it == host.end() ? std::nullopt : std::optional<stats>(it->second);
     };
+    const stats copy = std::min(host.at("cpu-memcpy"), host.at("cpu-copy-loop"),
+                                [](const stats& a, const stats& b) { return a.median < b.median; });
+    add("cpu-copy", copy);
+    const stats hand = host.at("cpu-hand");
+    add("cpu-hand", hand).ratio = copy.median / hand.median;
+    stats hand_here{};
+    if (const std::optional<stats> h = host_time("cpu-hand-tu")) {
+      hand_here = *h;
+      add("cpu-hand-tu", hand_here).ratio = copy.median / hand_here.median;
+    }
     const std::optional<stats> cpu = host_time("cpu");
     const std::optional<stats> gpu_host = host_time("gpu-host");
     if (cpu) {
