@@ -12,6 +12,7 @@
 // PARMAP_PROPERTY_CASES changes the number of cases.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 #include <limits>
 #include <optional>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -401,7 +403,11 @@ bool run_case(splitmix& rng, where_to w, bool transcendental, std::string& what)
   std::vector<T> expected(n);
   for (std::size_t i = 0; i < n; ++i) expected[i] = to_element<T>(eval(t, root, val(in[i])));
   const auto call = parmap::detail::program_call(*prog, parmap::detail::dtype_of<T>::value);
-  std::vector<T> out(n, T(7));
+  // At any offset in a cache line: the interpreter's first block ends at the
+  // output's first line start (host/program_cpu.cpp), of every length.
+  const std::size_t at = rng.below(16);
+  std::vector<T> buf(n + 16, T(7));
+  const std::span<T> out(buf.data() + at, n);
   const int jobs[] = {1, 2, -1};
   parmap::report r;
   parmap::detail::map_op(call, in.data(), out.data(), n,
@@ -411,18 +417,24 @@ bool run_case(splitmix& rng, where_to w, bool transcendental, std::string& what)
   what = b.text(id) + " on " + parmap::detail::numpy_name(parmap::detail::dtype_of<T>::value) +
          ", n = " + std::to_string(n) + (w == where_to::interpreter ? ", interpreter" : ", device");
   const bool exact = w != where_to::gpu || !transcendental;
-  const auto match = parmap::test::elements_match<T>(expected, out, exact, 8);
+  const std::vector<T> got(out.begin(), out.end());
+  const auto match = parmap::test::elements_match<T>(expected, got, exact, 8);
   EXPECT_TRUE(match) << what;
+  const bool inside = std::all_of(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(at),
+                                  [](T v) { return v == T(7); }) &&
+                      std::all_of(buf.begin() + static_cast<std::ptrdiff_t>(at + n), buf.end(),
+                                  [](T v) { return v == T(7); });
+  EXPECT_TRUE(inside) << what << ": wrote outside the output span";
   bool as_baseline = true;
   if (w == where_to::interpreter && n > 0) {  // PARMAP_CPU_ISA's loops, bit for bit the baseline loops'
     const std::string loops = std::string("CPU loops: ") + to_string(parmap::detail::active_cpu_kernels().isa);
     EXPECT_NE(r.reason.find(loops), std::string::npos) << r.reason;
     std::vector<T> base(n, T(7));
     parmap::detail::cpu_kernels_for(parmap::detail::cpu_isa::baseline).program(*prog, in.data(), base.data(), 0, n);
-    as_baseline = static_cast<bool>(parmap::test::elements_match<T>(base, out, true));  // any NaN matching any NaN
+    as_baseline = static_cast<bool>(parmap::test::elements_match<T>(base, got, true));  // any NaN matching any NaN
     EXPECT_TRUE(as_baseline) << what << ": differs from the baseline loops";
   }
-  return static_cast<bool>(match) && as_baseline;
+  return static_cast<bool>(match) && inside && as_baseline;
 }
 
 void run_cases(std::vector<where_to> paths, bool transcendental, std::uint64_t cases) {

@@ -58,16 +58,23 @@ class failure {
   std::exception_ptr aborted_;
 };
 
-// Where a loop writing out[b, e) reaches a cache line's start: a vector store
-// that straddles two lines costs about two (64-byte vectors into malloc's
-// 16-byte-aligned memory ran at 0.87 x a memcpy of data in cache; from the
-// line's start, 1.0 x), so a long loop does its first elements on their own.
+// Elements of elem_bytes from p to the next cache line's start (0 when p is
+// at one, or is not aligned to its elements). A vector store that straddles
+// two lines costs about two (64-byte vectors into malloc's 16-byte-aligned
+// memory ran at 0.87 x a memcpy of data in cache; from the line's start,
+// 1.0 x), so long loops do their first elements on their own.
+inline std::size_t elements_to_line(const void* p, std::size_t elem_bytes) noexcept {
+  constexpr std::size_t line = 64;
+  const auto at = reinterpret_cast<std::uintptr_t>(p);
+  return at % elem_bytes != 0 ? 0 : (line - at % line) % line / elem_bytes;
+}
+
+// Where a loop writing out[b, e) starts its vector stores: the output's first
+// line start, for loops of 4 KiB or more.
 template <class U>
 std::size_t line_start(const U* out, std::size_t b, std::size_t e) noexcept {
-  constexpr std::size_t line = 64;
-  const auto at = reinterpret_cast<std::uintptr_t>(out + b);
-  if ((e - b) * sizeof(U) < 64 * line || at % sizeof(U) != 0) return b;
-  return b + (line - at % line) % line / sizeof(U);
+  if ((e - b) * sizeof(U) < 4096) return b;
+  return b + elements_to_line(out + b, sizeof(U));
 }
 
 // out[i] = f(in[i]) for i in [b, e). Nothrow callables get the plain SIMD loop
