@@ -15,7 +15,9 @@ void cpu_map(chunk_ref chunk, std::size_t first, std::size_t n, int threads) {
 #if defined(_OPENMP)
   if (threads > 1) {
     const std::size_t count = n - first;
-    PARMAP_OMP(parallel num_threads(threads))
+    // The chunk reference by value in the region's data: a worker reads it
+    // with the rest, not through a pointer into this frame.
+    PARMAP_OMP(parallel num_threads(threads) firstprivate(chunk))
     {
       const nested_scope nested;
       const auto [b, e] = static_chunk(count, omp_get_thread_num(), omp_get_num_threads());

@@ -26,24 +26,38 @@ namespace {
 
 // The call's CPU pieces: its chunk body and its element thunk, the
 // catalogue's when the call brings none (a built-in op, a Python program).
+// What the threads read is held here by value, not behind references into
+// the caller's frames: a worker thread that follows a chain of pointers to
+// lines the calling thread has just written waits for each line in turn (on
+// the 2-core VM that chain cost a 2^15-element map about as much as its
+// work).
 struct host_body {
-  const map_thunks& t;
-  const cpu_kernels& loops;  // the precompiled loops' instruction set
+  host_body(const map_thunks& t, const cpu_kernels& set)
+      : in(t.in), out(t.out), op(t.op != nullptr ? *t.op : op_call{}), own_chunk(t.chunk), own_element(t.element),
+        loops(&set) {}
+
+  const void* in;
+  void* out;
+  op_call op;                            // the catalogue's call, when the caller brings no loop
+  chunk_ref own_chunk;                   // the caller's loop, compiled in its translation unit
+  fn_ref<void(std::size_t)> own_element;
+  const cpu_kernels* loops;              // the precompiled loops' instruction set
 
   void chunk(std::size_t b, std::size_t e, failure& fail) const {
-    if (!t.chunk) {
-      catalogue_chunk(loops, *t.op, t.in, t.out, b, e, fail);
+    if (!own_chunk) {
+      catalogue_chunk(*loops, op, in, out, b, e, fail);
     } else {
-      t.chunk(b, e, fail);
+      own_chunk(b, e, fail);
     }
   }
+  void operator()(std::size_t b, std::size_t e, failure& fail) const { chunk(b, e, fail); }
   void element(std::size_t i) const {
-    if (!t.element) {
+    if (!own_element) {
       failure fail(i + 1);
-      catalogue_chunk(loops, *t.op, t.in, t.out, i, i + 1, fail);
+      catalogue_chunk(*loops, op, in, out, i, i + 1, fail);
       fail.rethrow_if_failed();
     } else {
-      t.element(i);
+      own_element(i);
     }
   }
   // out[i] = f(in[i]) for i in [first, last) on `threads` OpenMP threads.
@@ -54,7 +68,7 @@ struct host_body {
       fail.rethrow_if_failed();
       return;
     }
-    cpu_map([this](std::size_t b, std::size_t e, failure& fail) { chunk(b, e, fail); }, first, last, threads);
+    cpu_map(*this, first, last, threads);
   }
 };
 
@@ -188,7 +202,7 @@ void vmap(const call_info& call, const map_thunks& t, const options& opt) {
     return std::string("parmap::map ") + call.what + " n=" + std::to_string(n) + " " + to_string(p.used());
   });
   const host_body host{t, p.cpu != nullptr ? *p.cpu : active_cpu_kernels()};
-  if (!t.chunk) o.cpu_loops = to_string(host.loops.isa);
+  if (!t.chunk) o.cpu_loops = to_string(host.loops->isa);
   if (p.path() == exec_path::serial) {  // small maps: the chunk body straight away
     host.cpu(0, n, 1);
   } else if (const auto* g = std::get_if<gpu_run>(&p.run)) {
