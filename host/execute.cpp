@@ -24,40 +24,50 @@
 namespace parmap::detail {
 namespace {
 
-// The call's CPU pieces: its chunk body and its element thunk, the
-// catalogue's when the call brings none (a built-in op, a Python program).
-// What the threads read is held here by value, not behind references into
-// the caller's frames: a worker thread that follows a chain of pointers to
-// lines the calling thread has just written waits for each line in turn (on
-// the 2-core VM that chain cost a 2^15-element map about as much as its
-// work).
-struct host_body {
-  host_body(const map_thunks& t, const cpu_kernels& set)
-      : in(t.in), out(t.out), op(t.op != nullptr ? *t.op : op_call{}), own_chunk(t.chunk), own_element(t.element),
-        loops(&set) {}
-
+// The chunk body an OpenMP worker runs, by value: the caller's own loop, or
+// the catalogue's call with its in, out and loops. A worker that followed a
+// chain of references into the calling thread's frames would wait for each
+// line that thread had just written in turn (on the 2-core VM that chain cost
+// a 2^15-element map about as much as its work).
+struct chunk_body {
   const void* in;
   void* out;
-  op_call op;                            // the catalogue's call, when the caller brings no loop
-  chunk_ref own_chunk;                   // the caller's loop, compiled in its translation unit
-  fn_ref<void(std::size_t)> own_element;
-  const cpu_kernels* loops;              // the precompiled loops' instruction set
+  op_call op;               // the catalogue's call, when the caller brings no loop
+  chunk_ref own;            // the caller's loop, compiled in its translation unit
+  const cpu_kernels* loops; // the precompiled loops' instruction set
 
-  void chunk(std::size_t b, std::size_t e, failure& fail) const {
-    if (!own_chunk) {
+  void operator()(std::size_t b, std::size_t e, failure& fail) const {
+    if (!own) {
       catalogue_chunk(*loops, op, in, out, b, e, fail);
     } else {
-      own_chunk(b, e, fail);
+      own(b, e, fail);
     }
   }
-  void operator()(std::size_t b, std::size_t e, failure& fail) const { chunk(b, e, fail); }
+};
+
+// The call's CPU pieces: its chunk body and its element thunk, the
+// catalogue's when the call brings none (a built-in op, a Python program).
+struct host_body {
+  const map_thunks& t;
+  const cpu_kernels& loops;  // the precompiled loops' instruction set
+
+  [[nodiscard]] chunk_body body() const {
+    return {t.in, t.out, t.op != nullptr ? *t.op : op_call{}, t.chunk, &loops};
+  }
+  void chunk(std::size_t b, std::size_t e, failure& fail) const {
+    if (!t.chunk) {
+      catalogue_chunk(loops, *t.op, t.in, t.out, b, e, fail);
+    } else {
+      t.chunk(b, e, fail);
+    }
+  }
   void element(std::size_t i) const {
-    if (!own_element) {
+    if (!t.element) {
       failure fail(i + 1);
-      catalogue_chunk(*loops, op, in, out, i, i + 1, fail);
+      catalogue_chunk(loops, *t.op, t.in, t.out, i, i + 1, fail);
       fail.rethrow_if_failed();
     } else {
-      own_element(i);
+      t.element(i);
     }
   }
   // out[i] = f(in[i]) for i in [first, last) on `threads` OpenMP threads.
@@ -68,7 +78,8 @@ struct host_body {
       fail.rethrow_if_failed();
       return;
     }
-    cpu_map(*this, first, last, threads);
+    const chunk_body workers = body();
+    cpu_map(workers, first, last, threads);
   }
 };
 
@@ -202,7 +213,7 @@ void vmap(const call_info& call, const map_thunks& t, const options& opt) {
     return std::string("parmap::map ") + call.what + " n=" + std::to_string(n) + " " + to_string(p.used());
   });
   const host_body host{t, p.cpu != nullptr ? *p.cpu : active_cpu_kernels()};
-  if (!t.chunk) o.cpu_loops = to_string(host.loops->isa);
+  if (!t.chunk) o.cpu_loops = to_string(host.loops.isa);
   if (p.path() == exec_path::serial) {  // small maps: the chunk body straight away
     host.cpu(0, n, 1);
   } else if (const auto* g = std::get_if<gpu_run>(&p.run)) {
