@@ -48,26 +48,16 @@ struct chunk_body {
 // The call's CPU pieces: its chunk body and its element thunk, the
 // catalogue's when the call brings none (a built-in op, a Python program).
 struct host_body {
-  const map_thunks& t;
-  const cpu_kernels& loops;  // the precompiled loops' instruction set
+  chunk_body chunk;                       // what the OpenMP workers read, by value
+  fn_ref<void(std::size_t)> own_element;  // the caller's, for the task loop
 
-  [[nodiscard]] chunk_body body() const {
-    return {t.in, t.out, t.op != nullptr ? *t.op : op_call{}, t.chunk, &loops};
-  }
-  void chunk(std::size_t b, std::size_t e, failure& fail) const {
-    if (!t.chunk) {
-      catalogue_chunk(loops, *t.op, t.in, t.out, b, e, fail);
-    } else {
-      t.chunk(b, e, fail);
-    }
-  }
   void element(std::size_t i) const {
-    if (!t.element) {
+    if (!own_element) {
       failure fail(i + 1);
-      catalogue_chunk(loops, *t.op, t.in, t.out, i, i + 1, fail);
+      chunk(i, i + 1, fail);
       fail.rethrow_if_failed();
     } else {
-      t.element(i);
+      own_element(i);
     }
   }
   // out[i] = f(in[i]) for i in [first, last) on `threads` OpenMP threads.
@@ -78,8 +68,7 @@ struct host_body {
       fail.rethrow_if_failed();
       return;
     }
-    const chunk_body workers = body();
-    cpu_map(workers, first, last, threads);
+    cpu_map(chunk, first, last, threads);
   }
 };
 
@@ -212,8 +201,9 @@ void vmap(const call_info& call, const map_thunks& t, const options& opt) {
   const profile_range range([&] {
     return std::string("parmap::map ") + call.what + " n=" + std::to_string(n) + " " + to_string(p.used());
   });
-  const host_body host{t, p.cpu != nullptr ? *p.cpu : active_cpu_kernels()};
-  if (!t.chunk) o.cpu_loops = to_string(host.loops.isa);
+  const cpu_kernels& loops = p.cpu != nullptr ? *p.cpu : active_cpu_kernels();
+  const host_body host{{t.in, t.out, t.op != nullptr ? *t.op : op_call{}, t.chunk, &loops}, t.element};
+  if (!t.chunk) o.cpu_loops = to_string(loops.isa);
   if (p.path() == exec_path::serial) {  // small maps: the chunk body straight away
     host.cpu(0, n, 1);
   } else if (const auto* g = std::get_if<gpu_run>(&p.run)) {
