@@ -204,9 +204,13 @@ bool run_case(splitmix& rng, path p, bool simulated, std::string& what) {
       EXPECT_TRUE(match);
       ok = ok && match;
 
+      // In place gives the same values; of two NaN operands either may come
+      // back (ops.md), and in place a different stretch of elements runs
+      // before the output's first cache line (cpu_loop.hpp's line_start),
+      // where the compiler may order a multiply's operands otherwise.
       std::vector<T> inplace = in;
       parmap::map_inplace(op, inplace, opt);
-      const bool same = parmap::test::same_bits(inplace, out);
+      const auto same = parmap::test::elements_match<T>(out, inplace, true);
       EXPECT_TRUE(same) << "in place differs from out of place";
       const bool untouched = parmap::test::same_bits(in, original);
       EXPECT_TRUE(untouched) << "input modified";
