@@ -645,9 +645,10 @@ int run_calibration() {
   std::printf("machine: %s\n", c.key.c_str());
   std::printf("CPU (%d threads): square %.2f GB/s, exp %.2f ns per element per thread\n", c.cpu_threads,
               c.cpu_bandwidth / 1e9, c.cpu_transcendental * 1e9);
-  std::printf("CPU threads for square by size:");
+  std::printf("CPU threads for square by size (f32 elements; 8 bytes moved each):");
   for (int k = 0; k < parmap::detail::cpu_thread_buckets; ++k) {
-    std::printf(" 2^%d: %d%s", 15 + k, c.cpu_threads_by_size[k], k + 1 < parmap::detail::cpu_thread_buckets ? "," : "\n");
+    std::printf(" 2^%d: %d%s", parmap::detail::cpu_thread_first_bucket_log2 - 3 + k, c.cpu_threads_by_size[k],
+                k + 1 < parmap::detail::cpu_thread_buckets ? "," : "\n");
   }
   if (!parmap::gpu_available()) {
     std::printf("no GPU (%s): automatic mode always uses the CPU and needs no calibration; nothing cached\n",
