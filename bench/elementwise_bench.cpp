@@ -10,6 +10,8 @@
 //     gpu-d2d          cudaMemcpy device to device
 //     gpu-elementwise  parmap::map of the program, device-resident
 //     gpu-program      the program's Thrust transform alone (CUDA events)
+//     gpu-program-1x1  the same one element past the start: misaligned for
+//                      four elements per decoding, so one at a time
 //     gpu-native       the same expression as a functor compiled here by nvcc
 //                      through parmap::device (CUDA builds only)
 // Prints one row per (path, n) with the ratio to its ceiling; medians of
@@ -144,12 +146,17 @@ int main(int argc, char** argv) {
       const double d2d = parmap::bench::time_d2d_copy(dout.data(), din.data(), n * sizeof(float), reps);
       const double mapped = median_time(reps, [&] { parmap::map(f, din, dout, {.where = parmap::backend::gpu}); });
       const double kernel = parmap::bench::time_catalogue_kernel(program, din.data(), dout.data(), n, reps);
+      // One element past the start: not aligned for four at a time, so every
+      // element is decoded on its own (the functor that maps what is left).
+      const double one_by_one =
+          parmap::bench::time_catalogue_kernel(program, din.data() + 1, dout.data() + 1, n - 1, reps);
       std::vector<float> back(n);  // down through a copy map
       parmap::map(parmap::ops::scale(1.0f), std::span<const float>(dout), std::span<float>(back));
       ok = verify(std::span<const float>(hx.data(), n), back) && ok;
       row("gpu-d2d", n, d2d, nullptr, 0);
       row("gpu-elementwise", n, mapped, "gpu-d2d", d2d / mapped);
       row("gpu-program", n, kernel, "gpu-d2d", d2d / kernel);
+      row("gpu-program-1x1", n, one_by_one, "gpu-d2d", d2d / one_by_one);
       if (parmap::bench::native_available()) {
         const double native = median_time(reps, [&] { parmap::bench::map_native_poly(din.data(), dout.data(), n); });
         row("gpu-native", n, native, "gpu-elementwise", mapped / native);

@@ -3,6 +3,7 @@
 // by g++ with THRUST_DEVICE_SYSTEM_OMP so tests run the same code everywhere.
 #include <thrust/transform.h>
 
+#include <cstdint>
 #include <type_traits>
 
 #include "catalogue_kernel.hpp"
@@ -12,7 +13,8 @@
 #if THRUST_DEVICE_SYSTEM == THRUST_DEVICE_SYSTEM_CUDA
 #include <cuda_runtime_api.h>
 
-#include <cuda/functional>  // cuda::proclaim_copyable_arguments
+#include <stdexcept>
+#include <string>
 
 #include <thrust/system/cuda/execution_policy.h>
 #define PARMAP_KERNEL_NS cuda
@@ -24,12 +26,35 @@
 namespace parmap::detail::PARMAP_KERNEL_NS {
 namespace {
 
-// A traced program as a Thrust functor: the whole program travels by value
-// in the kernel's parameters; every thread runs the same instructions.
+// A traced program as Thrust functors: every thread runs the same
+// instructions, read through a pointer to one copy of the program in the
+// device's memory (the host's on Thrust's OpenMP system). Not the program
+// by value: a functor is a kernel parameter, and indexing into a parameter
+// makes each thread copy all of it to its local memory first (1264-byte stack
+// frames, 1 KiB of them the program: 0.04 x the device-to-device copy on an
+// H200, f32 2^28). Each call of program_lanes runs the program on `lanes`
+// elements, so that an instruction is decoded once for all of them (an
+// interpreter's decoding costs more instructions per element than a memory-
+// bound map can spend); program_functor maps what is left, one by one.
+template <class T>
+struct alignas(sizeof(T) * 4) lanes4 {
+  T v[4];
+};
+
 template <class T>
 struct program_functor {
-  program p;
-  PARMAP_HOST_DEVICE T operator()(T x) const { return run_program<T, T>(p, x); }
+  const program* p;
+  PARMAP_HOST_DEVICE T operator()(T x) const { return run_program<T, T>(*p, x); }
+};
+
+template <class T>
+struct program_lanes {
+  const program* p;
+  PARMAP_HOST_DEVICE lanes4<T> operator()(lanes4<T> x) const {
+    lanes4<T> y;
+    run_program_lanes<T, T, 4>(*p, x.v, y.v);
+    return y;
+  }
 };
 
 template <class T, class Fn>
@@ -37,19 +62,63 @@ void transform(const void* in, void* out, std::size_t n, void* stream, const Fn&
   const T* first = static_cast<const T*>(in);
   T* result = static_cast<T*>(out);
 #if THRUST_DEVICE_SYSTEM == THRUST_DEVICE_SYSTEM_CUDA
-  // The functors take their argument by value: saying so lets CUB's
-  // transform use its fastest algorithm (bulk copies into shared memory on
-  // sm_90, "ublkcp") instead of the one for address-dependent functors.
-  const auto copyable = ::cuda::proclaim_copyable_arguments(f);
-  static_assert(::cuda::proclaims_copyable_arguments<std::decay_t<decltype(copyable)>>::value);
+  // Not through cuda::proclaim_copyable_arguments: with it, CUB 3.0 (CUDA
+  // 13.0) picks its bulk-copy algorithm on sm_90, and square f32 at 2^28 ran
+  // at 0.51 x the device-to-device copy on an H200 (2026-12-04), against
+  // 0.98 x without it (2026-11-26, and the native device(f) functor in the
+  // same run as the 0.51: 0.96 x).
   // par_nosync: the backend synchronises the stream once after the job.
   thrust::transform(thrust::cuda::par_nosync.on(static_cast<cudaStream_t>(stream)), first, first + n,
-                    result, copyable);
+                    result, f);
 #else
   (void)stream;
   thrust::transform(thrust::omp::par, first, first + n, result, f);
 #endif
 }
+
+// In groups of four where both arrays are aligned for them, the rest (and
+// all of a misaligned call) one by one.
+template <class T>
+void transform_lanes(const void* in, void* out, std::size_t n, void* stream, const program* p) {
+  constexpr std::size_t align = alignof(lanes4<T>);
+  const bool aligned = (reinterpret_cast<std::uintptr_t>(in) | reinterpret_cast<std::uintptr_t>(out)) % align == 0;
+  const std::size_t grouped = aligned ? n / 4 * 4 : 0;
+  if (grouped != 0) transform<lanes4<T>>(in, out, grouped / 4, stream, program_lanes<T>{p});
+  if (grouped != n) {
+    transform<T>(static_cast<const T*>(in) + grouped, static_cast<T*>(out) + grouped, n - grouped, stream,
+                 program_functor<T>{p});
+  }
+}
+
+#if THRUST_DEVICE_SYSTEM == THRUST_DEVICE_SYSTEM_CUDA
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) {
+    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorName(e) + ": " + cudaGetErrorString(e));
+  }
+}
+
+// The program in device memory for the kernels of one call on `stream`:
+// allocated, filled and freed in the stream's order (the copy from the
+// caller's pageable memory is staged before cudaMemcpyAsync returns).
+template <class T>
+void transform_program(const void* in, void* out, std::size_t n, void* stream, const program& code) {
+  const auto s = static_cast<cudaStream_t>(stream);
+  void* d = nullptr;
+  check(cudaMallocAsync(&d, sizeof(program), s), "program upload (cudaMallocAsync)");
+  struct release {
+    void* d;
+    cudaStream_t s;
+    ~release() { (void)cudaFreeAsync(d, s); }
+  } on_exit{d, s};
+  check(cudaMemcpyAsync(d, &code, sizeof(program), cudaMemcpyHostToDevice, s), "program upload (cudaMemcpyAsync)");
+  transform_lanes<T>(in, out, n, stream, static_cast<const program*>(d));
+}
+#else
+template <class T>
+void transform_program(const void* in, void* out, std::size_t n, void* stream, const program& code) {
+  transform_lanes<T>(in, out, n, stream, &code);
+}
+#endif
 
 }  // namespace
 
@@ -59,7 +128,7 @@ void catalogue_kernel(const void* in, void* out, std::size_t n, void* stream, co
     switch (call.type) {
 #define PARMAP_Y(name, type, ...)                                                           \
   case dtype::name:                                                                         \
-    transform<type>(in, out, n, stream, program_functor<type>{program_of(call)});           \
+    transform_program<type>(in, out, n, stream, program_of(call));                          \
     return;
       PARMAP_TYPE_LIST(PARMAP_Y)
 #undef PARMAP_Y

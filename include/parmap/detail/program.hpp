@@ -574,24 +574,37 @@ PARMAP_HOST_DEVICE inline void run_instr(const program& p, const instr& ins, Reg
 #undef PARMAP_LOOP
 }
 
-// One element's registers (the GPU functor's, in its local memory).
+// The registers of L elements (the GPU functor's, in its local memory):
+// register k holds the L elements' values side by side, so one instruction
+// is decoded once for all L (and L floats load as one 16-byte access).
+template <std::size_t L>
 struct element_regs {
-  value r[program::max_registers];
+  alignas(8 * L) value r[program::max_registers][L];
   template <class V>
   PARMAP_HOST_DEVICE V* at(int k) noexcept {
-    return reinterpret_cast<V*>(&r[k]);
+    return reinterpret_cast<V*>(&r[k][0]);
   }
 };
 
-// y = program(x) for one element: every instruction, in order.
+// y[0, L) = program(x[0, L)): every instruction, in order, on L elements.
+template <class T, class U, std::size_t L>
+PARMAP_HOST_DEVICE inline void run_program_lanes(const program& p, const T* x, U* y) {
+  element_regs<L> regs;
+  T* in = regs.template at<T>(p.input_reg);
+  for (std::size_t i = 0; i < L; ++i) in[i] = x[i];
+  for (int k = 0; k < p.count; ++k) {
+    run_instr(p, p.code[k], regs, std::integral_constant<std::size_t, L>{});
+  }
+  const U* result = regs.template at<U>(p.result_reg);
+  for (std::size_t i = 0; i < L; ++i) y[i] = result[i];
+}
+
+// y = program(x) for one element.
 template <class T, class U>
 PARMAP_HOST_DEVICE inline U run_program(const program& p, T x) {
-  element_regs regs;
-  *regs.at<T>(p.input_reg) = x;
-  for (int k = 0; k < p.count; ++k) {
-    run_instr(p, p.code[k], regs, std::integral_constant<std::size_t, 1>{});
-  }
-  return *regs.at<U>(p.result_reg);
+  U y{};
+  run_program_lanes<T, U, 1>(p, &x, &y);
+  return y;
 }
 
 }  // namespace parmap::detail
