@@ -75,6 +75,17 @@ def _check_writable(out):
         raise ValueError("out is read-only")
 
 
+def call_dlpack(fn, f, x, out, *args):
+    """fn(f, x, out, *args), a binding that takes out writable: a TypeError
+    because out's producer flags it read-only (DLPack 1.x) says so."""
+    try:
+        fn(f, x, out, *args)
+    except TypeError:
+        if hasattr(out, "__dlpack__") and not _core._dlpack_writable(out):
+            raise ValueError("out is read-only (its DLPack producer says so)") from None
+        raise
+
+
 def map_foreign(f, x, out, backend, n_jobs, progress, report, stream):
     """parmap.map(op, x, out) for what the buffer fast path does not take."""
     if hasattr(x, "__dlpack__") and not isinstance(x, np.ndarray):
@@ -90,7 +101,7 @@ def map_foreign(f, x, out, backend, n_jobs, progress, report, stream):
         _check_writable(out)
         if not _is_contiguous(out):
             raise ValueError("out must be C-contiguous")
-        _core._map_dlpack(f, x, out, backend, n_jobs, progress, report)
+        call_dlpack(_core._map_dlpack, f, x, out, backend, n_jobs, progress, report)
         return out
     if out is not None and hasattr(out, "__dlpack__") and not isinstance(out, np.ndarray):
         raise ValueError("out must be on the input's device and of its kind")

@@ -373,7 +373,7 @@ class Elementwise:
             if out is None:
                 out = _empty_like(x, p.out_dtype)
             _arrays._check_writable(out)
-            _core._map_program_dlpack(p, x, out, backend, n_jobs, progress, report)
+            _arrays.call_dlpack(_core._map_program_dlpack, p, x, out, backend, n_jobs, progress, report)
             return out
         as_list = isinstance(x, (list, tuple))
         a = np.ascontiguousarray(x)

@@ -276,7 +276,8 @@ nb::object map_program(const detail::program& code, const std::string& what, nb:
 
 namespace {
 
-std::optional<dtype> dtype_of(const nb::ndarray<nb::ro>& a) {
+template <class A>
+std::optional<dtype> dtype_of(const A& a) {
   const nb::dlpack::dtype d = a.dtype();
 #define PARMAP_Y(name, type, ...) \
   if (d == nb::dtype<type>()) return dtype::name;
@@ -285,7 +286,8 @@ std::optional<dtype> dtype_of(const nb::ndarray<nb::ro>& a) {
   return std::nullopt;
 }
 
-bool c_contiguous(const nb::ndarray<nb::ro>& a) {
+template <class A>
+bool c_contiguous(const A& a) {
   std::int64_t expect = 1;
   for (std::size_t k = a.ndim(); k-- > 0;) {
     if (a.shape(k) != 1 && a.stride(k) != expect) return false;
@@ -294,9 +296,10 @@ bool c_contiguous(const nb::ndarray<nb::ro>& a) {
   return true;
 }
 
-// For DLPack arrays (CuPy, PyTorch, ...): out is already allocated and
-// checked for writability by parmap._arrays.
-void map_dlpack(nb::handle f, nb::ndarray<nb::ro> x, nb::ndarray<nb::ro> out, nb::handle where,
+// For DLPack arrays (CuPy, PyTorch, ...): out is already allocated by
+// parmap._arrays. It is taken writable: nanobind asks its producer for a
+// DLPack 1.x capsule and refuses one flagged read-only (a JAX array, say).
+void map_dlpack(nb::handle f, nb::ndarray<nb::ro> x, nb::ndarray<> out, nb::handle where,
                 int n_jobs, bool progress, nb::handle rep) {
   const auto& op = nb::cast<const py_op&>(f);
   const std::optional<dtype> t = dtype_of(x);
@@ -314,7 +317,7 @@ void map_dlpack(nb::handle f, nb::ndarray<nb::ro> x, nb::ndarray<nb::ro> out, nb
   }
   parmap::report r;
   const options opt = make_options(where, n_jobs, progress, rep, &r);
-  run_op(op, *t, x.data(), const_cast<void*>(out.data()), x.size(), opt);
+  run_op(op, *t, x.data(), out.data(), x.size(), opt);
   fill_report(rep, r);
 }
 
@@ -323,7 +326,7 @@ void map_dlpack(nb::handle f, nb::ndarray<nb::ro> x, nb::ndarray<nb::ro> out, nb
 // A program over DLPack arrays (CuPy, PyTorch; CPU or CUDA): out is
 // allocated with the program's result dtype by parmap._trace.
 void map_program_dlpack(const detail::program& code, const std::string& what, nb::ndarray<nb::ro> x,
-                        nb::ndarray<nb::ro> out, nb::handle where, int n_jobs, bool progress, nb::handle rep) {
+                        nb::ndarray<> out, nb::handle where, int n_jobs, bool progress, nb::handle rep) {
   const std::optional<dtype> t = dtype_of(x);
   if (!t || detail::vtype_of(*t) != code.in) throw nb::type_error("x has another dtype than the program's");
   const nb::dlpack::dtype od = out.dtype();
@@ -349,7 +352,7 @@ void map_program_dlpack(const detail::program& code, const std::string& what, nb
   const detail::op_call call = detail::program_call(code, *t);
   {
     const nb::gil_scoped_release unlocked;
-    detail::map_op(call, x.data(), const_cast<void*>(out.data()), n, opt, what.c_str());
+    detail::map_op(call, x.data(), out.data(), n, opt, what.c_str());
   }
   fill_report(rep, r);
 }
@@ -400,8 +403,12 @@ void register_arrays(nb::module_& m) {
       nb::arg("progress") = false, nb::arg("report") = nb::none(), nb::arg("stream") = nb::none(),
       "x[i] = f(x[i]) for every i, in place (x must be writable); returns x. Options as for map.");
   m.def("_register_elementwise", &set_elementwise_type, nb::arg("cls"));
+  // Whether a DLPack array may be written (its producer does not flag it
+  // read-only): asked only to name the problem when _map_dlpack refused out.
+  m.def("_dlpack_writable", [](const nb::ndarray<>&) { return true; }, nb::arg("a"));
+  m.def("_dlpack_writable", [](const nb::ndarray<nb::ro>&) { return false; }, nb::arg("a"));
   m.def("_map_dlpack", &map_dlpack, nb::arg("f"), nb::arg("x"), nb::arg("out"), nb::arg("backend"),
-        nb::arg("n_jobs"), nb::arg("progress"), nb::arg("report"));
+        nb::arg("n_jobs"), nb::arg("progress"), nb::arg("report").none());
 }
 
 }  // namespace parmap::python

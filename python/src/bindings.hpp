@@ -48,7 +48,7 @@ nb::object map_program(const detail::program& p, const std::string& what, nb::ha
 
 /// The same for DLPack arrays (CuPy, PyTorch), out already allocated.
 void map_program_dlpack(const detail::program& p, const std::string& what, nb::ndarray<nb::ro> x,
-                        nb::ndarray<nb::ro> out, nb::handle where, int n_jobs, bool progress, nb::handle report);
+                        nb::ndarray<> out, nb::handle where, int n_jobs, bool progress, nb::handle report);
 
 void register_errors(nb::module_& m);
 void register_programs(nb::module_& m);

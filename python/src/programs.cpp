@@ -127,7 +127,7 @@ void register_programs(nb::module_& m) {
       nb::arg("program"), nb::arg("x"), nb::arg("out").none(), nb::arg("backend"),
         nb::arg("n_jobs"), nb::arg("progress"), nb::arg("report").none());
   m.def("_map_program_dlpack",
-        [](const py_program& p, nb::ndarray<nb::ro> x, nb::ndarray<nb::ro> out, nb::handle where, int n_jobs,
+        [](const py_program& p, nb::ndarray<nb::ro> x, nb::ndarray<> out, nb::handle where, int n_jobs,
            bool progress, nb::handle rep) { map_program_dlpack(p.code, p.what, x, out, where, n_jobs, progress, rep); },
         nb::arg("program"), nb::arg("x"), nb::arg("out"), nb::arg("backend"), nb::arg("n_jobs"),
         nb::arg("progress"), nb::arg("report").none());
