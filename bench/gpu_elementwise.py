@@ -7,6 +7,11 @@ Target: parmap at least as fast (ratio cupy time / parmap time >= 1).
 """
 import argparse
 
+try:  # before parmap: see gpu_python.py
+    import cupy
+except ImportError:
+    cupy = None
+
 from gpu_python import median_time  # bench/ is the script's directory
 
 import parmap
@@ -23,9 +28,7 @@ def main():
     ap.add_argument("--reps", type=int, default=15)
     args = ap.parse_args()
     n = 2 ** int(args.n[2:]) if args.n.startswith("2^") else int(args.n)
-    try:
-        import cupy
-    except ImportError:
+    if cupy is None:
         print("gpu_elementwise: CuPy is not installed; nothing measured")
         return
     x = cupy.linspace(-3, 3, n, dtype=cupy.float32)
