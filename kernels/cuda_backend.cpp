@@ -14,22 +14,12 @@
 #include <string>
 
 #include "catalogue_kernel.hpp"
+#include "cuda_check.hpp"
 #include "parmap/detail/device_backend.hpp"
 #include "parmap/errors.hpp"
 
 namespace parmap::detail {
 namespace {
-
-std::string error_text(cudaError_t e) {
-  return std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
-}
-
-void check(cudaError_t e, const char* what) {
-  if (e == cudaSuccess) return;
-  (void)cudaGetLastError();  // clear a non-sticky error so later calls start clean
-  throw gpu_error(std::string("parmap: ") + what + " failed (" + error_text(e) + ")",
-                  static_cast<int>(e));
-}
 
 // Device memory freed by parmap::device_array and the calibration goes back
 // to the device's default stream-ordered pool, which keeps up to this much of
@@ -102,7 +92,7 @@ probe_result run_probe() {
   }
   if (e != cudaSuccess) {
     (void)cudaGetLastError();
-    return {false, "CUDA unavailable (" + error_text(e) + ")"};
+    return {false, "CUDA unavailable (" + cuda_error_text(e) + ")"};
   }
   int dev = 0;
   cudaDeviceProp p{};
@@ -143,9 +133,9 @@ class cuda_backend final : public device_backend {
 
   void* allocate(std::size_t bytes) override {
     void* p = nullptr;
-    check(cudaMallocAsync(&p, bytes, cudaStreamPerThread), "device allocation (cudaMallocAsync)");
+    check_cuda(cudaMallocAsync(&p, bytes, cudaStreamPerThread), "device allocation (cudaMallocAsync)");
     // Completed before it is handed out, so any stream or thread may use it.
-    check(cudaStreamSynchronize(cudaStreamPerThread), "device allocation (cudaMallocAsync)");
+    check_cuda(cudaStreamSynchronize(cudaStreamPerThread), "device allocation (cudaMallocAsync)");
     return p;
   }
 
@@ -157,7 +147,7 @@ class cuda_backend final : public device_backend {
   // cudaHostAlloc costs milliseconds: the staging pool calls it once per slot.
   void* allocate_pinned(std::size_t bytes) override {
     void* p = nullptr;
-    check(cudaHostAlloc(&p, bytes == 0 ? 1 : bytes, cudaHostAllocDefault),
+    check_cuda(cudaHostAlloc(&p, bytes == 0 ? 1 : bytes, cudaHostAllocDefault),
           "pinned staging allocation (cudaHostAlloc)");
     return p;
   }
@@ -197,7 +187,7 @@ class cuda_backend final : public device_backend {
 
   void* create_stream() override {
     cudaStream_t s = nullptr;
-    check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "stream creation");
+    check_cuda(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "stream creation");
     return static_cast<void*>(s);
   }
 
@@ -220,11 +210,11 @@ class cuda_backend final : public device_backend {
   }
 
   void upload_async(void* dst, const void* src, std::size_t bytes, void* stream) override {
-    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_of(stream)), "host-to-device copy");
+    check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_of(stream)), "host-to-device copy");
   }
 
   void download_async(void* dst, const void* src, std::size_t bytes, void* stream) override {
-    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_of(stream)), "device-to-host copy");
+    check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_of(stream)), "device-to-host copy");
   }
 
   void launch_async(device_kernel kernel, const void* in, void* out, std::size_t n, const void* ctx,
@@ -238,11 +228,11 @@ class cuda_backend final : public device_backend {
       throw gpu_error(std::string("parmap: GPU transform failed (") + e.what() + ")",
                       static_cast<int>(code));
     }
-    check(cudaGetLastError(), "kernel launch");
+    check_cuda(cudaGetLastError(), "kernel launch");
   }
 
   void synchronize(void* stream) override {
-    check(cudaStreamSynchronize(stream_of(stream)), "GPU work");
+    check_cuda(cudaStreamSynchronize(stream_of(stream)), "GPU work");
   }
 
   int device_count() override {
@@ -256,7 +246,7 @@ class cuda_backend final : public device_backend {
   }
 
   void use_device(int index) override {
-    check(cudaSetDevice(index), "selecting the GPU (cudaSetDevice)");
+    check_cuda(cudaSetDevice(index), "selecting the GPU (cudaSetDevice)");
     keep_pool_memory(index);
   }
 

@@ -13,10 +13,9 @@
 #if THRUST_DEVICE_SYSTEM == THRUST_DEVICE_SYSTEM_CUDA
 #include <cuda_runtime_api.h>
 
-#include <stdexcept>
-#include <string>
-
 #include <thrust/system/cuda/execution_policy.h>
+
+#include "cuda_check.hpp"
 #define PARMAP_KERNEL_NS cuda
 #else
 #include <thrust/system/omp/execution_policy.h>
@@ -91,26 +90,22 @@ void transform_lanes(const void* in, void* out, std::size_t n, void* stream, con
 }
 
 #if THRUST_DEVICE_SYSTEM == THRUST_DEVICE_SYSTEM_CUDA
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) {
-    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorName(e) + ": " + cudaGetErrorString(e));
-  }
-}
-
-// The program in device memory for the kernels of one call on `stream`:
-// allocated, filled and freed in the stream's order (the copy from the
-// caller's pageable memory is staged before cudaMemcpyAsync returns).
+// The program in device memory for the kernels of one call on `stream` (one
+// per chunk of host data): allocated, filled and freed in the stream's order
+// (the copy from the caller's pageable memory is staged before
+// cudaMemcpyAsync returns). A failure is a gpu_error, as the backend's own.
 template <class T>
 void transform_program(const void* in, void* out, std::size_t n, void* stream, const program& code) {
   const auto s = static_cast<cudaStream_t>(stream);
   void* d = nullptr;
-  check(cudaMallocAsync(&d, sizeof(program), s), "program upload (cudaMallocAsync)");
+  check_cuda(cudaMallocAsync(&d, sizeof(program), s), "program upload (cudaMallocAsync)");
   struct release {
     void* d;
     cudaStream_t s;
     ~release() { (void)cudaFreeAsync(d, s); }
   } on_exit{d, s};
-  check(cudaMemcpyAsync(d, &code, sizeof(program), cudaMemcpyHostToDevice, s), "program upload (cudaMemcpyAsync)");
+  check_cuda(cudaMemcpyAsync(d, &code, sizeof(program), cudaMemcpyHostToDevice, s),
+             "program upload (cudaMemcpyAsync)");
   transform_lanes<T>(in, out, n, stream, static_cast<const program*>(d));
 }
 #else
