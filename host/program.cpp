@@ -2,6 +2,7 @@
 // operand checks, the text of an expression, and finish(): unused values
 // dropped, constants hoisted, registers allocated.
 #include "parmap/detail/program.hpp"
+#include "parmap/detail/program_gpu.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -445,6 +446,52 @@ program program_builder::finish(int result, vtype out) const {
     if (heavy) p.cost = cost_class::transcendental;
   }
   return p;
+}
+
+}  // namespace parmap::detail
+
+namespace parmap::detail {
+
+gpu_program make_gpu_program(const program& p) {
+  gpu_program g;
+  g.p = p;
+  // writer[r]: the step that last wrote register r (-1: the input, or a
+  // constant's register, which are never written again).
+  int writer[program::max_registers];
+  std::uint8_t constant_of[program::max_registers] = {};
+  for (int& w : writer) w = -1;
+  for (int k = 0; k < p.first_body; ++k) constant_of[p.code[k].dst] = p.code[k].aux;
+  auto source_of = [&](int reg, int step) -> std::uint8_t {
+    if (reg == p.input_reg) return source(source_kind::input, 0);
+    const int w = writer[reg];
+    if (w < 0) return source(source_kind::konst, constant_of[reg]);
+    if (w == step - 1) return source(source_kind::acc, 0);
+    g.steps[w].spill = static_cast<std::uint8_t>(reg);
+    return source(source_kind::file, reg);
+  };
+  int step = 0;
+  for (int k = p.first_body; k < p.count; ++k, ++step) {
+    const instr& ins = p.code[k];
+    gpu_step& s = g.steps[step];
+    s.ins = ins;
+    const std::uint8_t regs[3] = {ins.a, ins.b, ins.c};
+    const int n = operands_of(ins.op);
+    for (int o = 0; o < 3; ++o) {
+      if (o >= n) {
+        // Not an operand, but run_instr may still ask for it: the input,
+        // which reads as T or as a zero, never as another type's bits.
+        s.src[o] = source(source_kind::input, 0);
+      } else if (ins.konst == o + 1) {
+        s.src[o] = source(source_kind::konst, ins.aux);
+      } else {
+        s.src[o] = source_of(regs[o], step);
+      }
+    }
+    writer[ins.dst] = step;
+  }
+  g.count = static_cast<std::uint8_t>(step);
+  g.result = source_of(p.result_reg, step);
+  return g;
 }
 
 }  // namespace parmap::detail

@@ -9,6 +9,7 @@
 #include "catalogue_kernel.hpp"
 #include "parmap/detail/catalogue.hpp"
 #include "parmap/detail/program.hpp"
+#include "parmap/detail/program_gpu.hpp"
 
 #if THRUST_DEVICE_SYSTEM == THRUST_DEVICE_SYSTEM_CUDA
 #include <cuda_runtime_api.h>
@@ -25,16 +26,15 @@
 namespace parmap::detail::PARMAP_KERNEL_NS {
 namespace {
 
-// A traced program as Thrust functors: every thread runs the same
-// instructions, read through a pointer to one copy of the program in the
-// device's memory (the host's on Thrust's OpenMP system). Not the program
-// by value: a functor is a kernel parameter, and indexing into a parameter
-// makes each thread copy all of it to its local memory first (1264-byte stack
-// frames, 1 KiB of them the program: 0.04 x the device-to-device copy on an
-// H200, f32 2^28). Each call of program_lanes runs the program on `lanes`
-// elements, so that an instruction is decoded once for all of them (an
-// interpreter's decoding costs more instructions per element than a memory-
-// bound map can spend); program_functor maps what is left, one by one.
+// A traced program as Thrust functors, run as an accumulator machine
+// (detail/program_gpu.hpp): every thread runs the same steps, read through a
+// pointer to one copy of the program in the device's memory (the host's on
+// Thrust's OpenMP system). Not the program by value: a functor is a kernel
+// parameter, and indexing into a parameter makes each thread copy all of it
+// to its local memory first (0.04 x the device-to-device copy on an H200,
+// f32 2^28). Each call of program_lanes runs the program on four elements,
+// so that a step is decoded once for all of them; program_functor maps what
+// is left, one by one.
 template <class T>
 struct alignas(sizeof(T) * 4) lanes4 {
   T v[4];
@@ -42,16 +42,20 @@ struct alignas(sizeof(T) * 4) lanes4 {
 
 template <class T>
 struct program_functor {
-  const program* p;
-  PARMAP_HOST_DEVICE T operator()(T x) const { return run_program<T, T>(*p, x); }
+  const gpu_program* g;
+  PARMAP_HOST_DEVICE T operator()(T x) const {
+    T y;
+    run_gpu_program<T, 1>(*g, &x, &y);
+    return y;
+  }
 };
 
 template <class T>
 struct program_lanes {
-  const program* p;
+  const gpu_program* g;
   PARMAP_HOST_DEVICE lanes4<T> operator()(lanes4<T> x) const {
     lanes4<T> y;
-    run_program_lanes<T, T, 4>(*p, x.v, y.v);
+    run_gpu_program<T, 4>(*g, x.v, y.v);
     return y;
   }
 };
@@ -78,7 +82,7 @@ void transform(const void* in, void* out, std::size_t n, void* stream, const Fn&
 // In groups of four where both arrays are aligned for them, the rest (and
 // all of a misaligned call) one by one.
 template <class T>
-void transform_lanes(const void* in, void* out, std::size_t n, void* stream, const program* p) {
+void transform_lanes(const void* in, void* out, std::size_t n, void* stream, const gpu_program* p) {
   constexpr std::size_t align = alignof(lanes4<T>);
   const bool aligned = (reinterpret_cast<std::uintptr_t>(in) | reinterpret_cast<std::uintptr_t>(out)) % align == 0;
   const std::size_t grouped = aligned ? n / 4 * 4 : 0;
@@ -90,28 +94,31 @@ void transform_lanes(const void* in, void* out, std::size_t n, void* stream, con
 }
 
 #if THRUST_DEVICE_SYSTEM == THRUST_DEVICE_SYSTEM_CUDA
-// The program in device memory for the kernels of one call on `stream` (one
-// per chunk of host data): allocated, filled and freed in the stream's order
-// (the copy from the caller's pageable memory is staged before
-// cudaMemcpyAsync returns). A failure is a gpu_error, as the backend's own.
+// The program's steps in device memory for the kernels of one call on
+// `stream` (one per chunk of host data): allocated, filled and freed in the
+// stream's order (the copy from the caller's pageable memory is staged
+// before cudaMemcpyAsync returns). A failure is a gpu_error, as the
+// backend's own.
 template <class T>
 void transform_program(const void* in, void* out, std::size_t n, void* stream, const program& code) {
+  const gpu_program steps = make_gpu_program(code);
   const auto s = static_cast<cudaStream_t>(stream);
   void* d = nullptr;
-  check_cuda(cudaMallocAsync(&d, sizeof(program), s), "program upload (cudaMallocAsync)");
+  check_cuda(cudaMallocAsync(&d, sizeof(gpu_program), s), "program upload (cudaMallocAsync)");
   struct release {
     void* d;
     cudaStream_t s;
     ~release() { (void)cudaFreeAsync(d, s); }
   } on_exit{d, s};
-  check_cuda(cudaMemcpyAsync(d, &code, sizeof(program), cudaMemcpyHostToDevice, s),
+  check_cuda(cudaMemcpyAsync(d, &steps, sizeof(gpu_program), cudaMemcpyHostToDevice, s),
              "program upload (cudaMemcpyAsync)");
-  transform_lanes<T>(in, out, n, stream, static_cast<const program*>(d));
+  transform_lanes<T>(in, out, n, stream, static_cast<const gpu_program*>(d));
 }
 #else
 template <class T>
 void transform_program(const void* in, void* out, std::size_t n, void* stream, const program& code) {
-  transform_lanes<T>(in, out, n, stream, &code);
+  const gpu_program steps = make_gpu_program(code);
+  transform_lanes<T>(in, out, n, stream, &steps);
 }
 #endif
 

@@ -1,9 +1,10 @@
 // parmap::elementwise: a user's lambda traced into a program. Each lambda
-// runs three ways, which must agree bit for bit (any NaN matching any NaN):
+// runs four ways, which must agree bit for bit (any NaN matching any NaN):
 // f itself on the CPU (the reference, and what the CPU path calls), its
 // program through Thrust's OpenMP system (the simulated GPU: the very functor
-// the GPU runs), and its program through the CPU interpreter (Python's CPU
-// path). A real GPU (Gpu*) is bit-exact on arithmetic and within the ops'
+// the GPU runs), the GPU's accumulator machine called here directly (four
+// elements at a time and one by one), and its program through the CPU
+// interpreter (Python's CPU path). A real GPU (Gpu*) is bit-exact on arithmetic and within the ops'
 // ulp bound on transcendental functions. Plus what cannot be traced.
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "parmap/detail/program_gpu.hpp"
 #include "parmap/parmap.hpp"
 #include "support/reference.hpp"
 #include "support/sim_backend.hpp"
@@ -60,6 +62,53 @@ std::vector<T> mapped(const F& f, const std::vector<T>& in, const parmap::option
   return out;
 }
 
+// The GPU's form of a program (detail/program_gpu.hpp), and its interpreter
+// run here on the host: the same code the GPU functor runs.
+using parmap::detail::gpu_program;
+using parmap::detail::source_kind;
+
+source_kind kind_of(std::uint8_t source) { return static_cast<source_kind>(source >> 6); }
+
+template <class T, class F>
+gpu_program gpu_form(const F& f) {
+  return parmap::detail::make_gpu_program(f.program_for(dtype_of<T>::value).code);
+}
+
+// Number of steps whose result is also written to the register file; fails
+// the test where a step reads a register that no earlier step wrote.
+int spills_checked(const gpu_program& g) {
+  bool written[parmap::detail::program::max_registers] = {};
+  int spills = 0;
+  auto check = [&](std::uint8_t s, int step) {
+    if (kind_of(s) == source_kind::file) {
+      EXPECT_TRUE(written[s & 63]) << "step " << step << " reads register " << (s & 63) << " before it is written";
+    }
+  };
+  for (int k = 0; k < g.count; ++k) {
+    for (const std::uint8_t s : g.steps[k].src) check(s, k);
+    if (g.steps[k].spill != parmap::detail::no_spill) {
+      written[g.steps[k].spill] = true;
+      ++spills;
+    }
+  }
+  check(g.result, g.count);
+  return spills;
+}
+
+// The GPU interpreter on g, four elements at a time and one by one, against
+// the expected values.
+template <class T>
+void check_gpu_interpreter(const gpu_program& g, const std::vector<T>& in, const std::vector<T>& expected) {
+  SCOPED_TRACE(parmap::detail::numpy_name(dtype_of<T>::value));
+  std::vector<T> four(in.size(), T(7)), one(in.size(), T(7));
+  std::size_t i = 0;
+  for (; i + 4 <= in.size(); i += 4) parmap::detail::run_gpu_program<T, 4>(g, &in[i], &four[i]);
+  for (; i < in.size(); ++i) parmap::detail::run_gpu_program<T, 1>(g, &in[i], &four[i]);
+  for (i = 0; i < in.size(); ++i) parmap::detail::run_gpu_program<T, 1>(g, &in[i], &one[i]);
+  EXPECT_TRUE(parmap::test::elements_match<T>(expected, four, true)) << "four at a time";
+  EXPECT_TRUE(parmap::test::elements_match<T>(expected, one, true)) << "one by one";
+}
+
 // f on every path for T, against f itself.
 template <class T, class F>
 void check_paths(const F& f, std::size_t n = 5000) {
@@ -73,6 +122,7 @@ void check_paths(const F& f, std::size_t n = 5000) {
   EXPECT_EQ(r.used, backend::cpu);
   EXPECT_TRUE(parmap::test::elements_match<T>(expected, cpu, true)) << "cpu";
   EXPECT_TRUE(parmap::test::elements_match<T>(expected, interpreted<T>(f, in), true)) << "interpreter";
+  check_gpu_interpreter<T>(gpu_form<T>(f), in, expected);
 #if defined(PARMAP_TEST_SIM)
   parmap::test::sim_backend sim;
   const parmap::test::use_backend installed(sim);
@@ -217,6 +267,54 @@ TEST(Elementwise, ManyThreadsAndSizesShareOneTracedFunction) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(bad, std::vector<int>(4, 0));
+}
+
+TEST(GpuForm, APolynomialKeepsEveryValueInRegisters) {
+  const auto f = parmap::elementwise([](auto x) { return x * x + 2 * x + 1; });
+  const gpu_program g = gpu_form<float>(f);
+  EXPECT_GT(g.count, 0);
+  EXPECT_EQ(spills_checked(g), 0);
+  EXPECT_EQ(kind_of(g.result), source_kind::acc);
+  for (int k = 0; k < g.count; ++k) {
+    for (const std::uint8_t s : g.steps[k].src) EXPECT_NE(kind_of(s), source_kind::file) << "step " << k;
+  }
+  // Its values: Elementwise.APolynomialRunsTheSameOnEveryPath.
+}
+
+TEST(GpuForm, AValueReadAgainLaterIsKeptInTheRegisterFile) {
+  const auto f = parmap::elementwise([](auto x) {
+    const auto y = x + 1;
+    const auto z = y * 3 - x;
+    return z * y - y;
+  });
+  for (const dtype t : {dtype::f32, dtype::f64, dtype::i32, dtype::i64}) {
+    const gpu_program g = parmap::detail::make_gpu_program(f.program_for(t).code);
+    EXPECT_GT(spills_checked(g), 0) << parmap::detail::numpy_name(t);
+  }
+  check_all_types(f);
+  // Comparisons, where and mixed types: a b8 value between steps.
+  check_all_types(parmap::elementwise([](auto x) {
+    const auto y = x * 2.5;
+    return parmap::where(y > x, y - x, math::max(x * 1.0, y * -1));
+  }));
+}
+
+TEST(GpuForm, TheIdentityAndAConstantHaveNoSteps) {
+  const auto identity = parmap::elementwise([](auto x) { return x; });
+  const gpu_program g = gpu_form<double>(identity);
+  EXPECT_EQ(g.count, 0);
+  EXPECT_EQ(kind_of(g.result), source_kind::input);
+  check_all_types(identity);
+
+  using parmap::detail::vtype;
+  parmap::detail::program_builder b(vtype::f32);
+  parmap::detail::value three{};
+  three.f32 = 3.0F;
+  const gpu_program k = parmap::detail::make_gpu_program(b.finish(b.constant(vtype::f32, three), vtype::f32));
+  EXPECT_EQ(k.count, 0);
+  EXPECT_EQ(kind_of(k.result), source_kind::konst);
+  const std::vector<float> in = inputs<float>(9);
+  check_gpu_interpreter<float>(k, in, std::vector<float>(in.size(), 3.0F));
 }
 
 #if defined(PARMAP_TEST_SIM)

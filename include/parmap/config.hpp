@@ -12,6 +12,23 @@
 #define PARMAP_HOST_DEVICE
 #endif
 
+/// Inlined into every GPU caller: the GPU program interpreter relies on it
+/// to keep its operands in registers. Plain `inline` in host compilers.
+#if defined(__CUDACC__)
+#define PARMAP_DEVICE_INLINE __forceinline__
+#else
+#define PARMAP_DEVICE_INLINE inline
+#endif
+
+/// A call on the GPU, never inlined: for the interpreter's costly cases,
+/// which inlined would set the register count (and so the occupancy) of the
+/// whole kernel. Plain `inline` in host compilers.
+#if defined(__CUDACC__)
+#define PARMAP_DEVICE_OUTLINE __noinline__
+#else
+#define PARMAP_DEVICE_OUTLINE inline
+#endif
+
 // OpenMP pragmas that vanish (without -Wunknown-pragmas noise) when the
 // translation unit is compiled without OpenMP.
 #if defined(_OPENMP)

@@ -3,10 +3,10 @@
 // @parmap.elementwise (Python) record it once (program_builder,
 // host/program.cpp); the GPU runs it with one precompiled Thrust functor per
 // element type (program_functor, in kernels/, also built for Thrust's OpenMP
-// system), the Python CPU path with a block-wise interpreter
-// (host/program_cpu.cpp). Both evaluate every instruction with run_instr, so
-// they compute the same thing, and every GPU thread runs the same
-// instruction sequence (uniform control flow).
+// system) as an accumulator machine (program_gpu.hpp), the Python CPU path
+// with a block-wise interpreter (host/program_cpu.cpp). Both evaluate every
+// instruction with run_instr, so they compute the same thing, and every GPU
+// thread runs the same instruction sequence (uniform control flow).
 #pragma once
 
 #include <cstddef>
@@ -166,7 +166,7 @@ struct instr {
 };
 
 // The program itself: a fixed-size, trivially copyable block (1 KiB at most),
-// passed by value to the GPU functor. code[0, first_body) loads the
+// copied as it is to the GPU (within a gpu_program). code[0, first_body) loads the
 // constants; the input is in register input_reg, the result (of type `out`)
 // in result_reg. Neither the input's nor a constant's register is reused.
 struct program {
@@ -401,9 +401,15 @@ PARMAP_HOST_DEVICE inline V p_sigmoid(V x) noexcept {
   return V(1) / (V(1) + m_exp(-x));
 }
 
+// f(a...), as a call on the GPU (PARMAP_DEVICE_OUTLINE).
+template <class F, class... A>
+PARMAP_HOST_DEVICE PARMAP_DEVICE_OUTLINE auto outlined(F f, A... a) noexcept {
+  return f(a...);
+}
+
 // Calls f.template operator()<V>() with V the C++ type of t.
 template <class F>
-PARMAP_HOST_DEVICE inline void on_vtype(vtype t, F&& f) {
+PARMAP_HOST_DEVICE PARMAP_DEVICE_INLINE void on_vtype(vtype t, F&& f) {
   switch (t) {
 #define PARMAP_V(name, type, ...)      \
   case vtype::name:                    \
@@ -417,7 +423,7 @@ PARMAP_HOST_DEVICE inline void on_vtype(vtype t, F&& f) {
 // Runs one instruction over `len` elements: regs.template at<V>(r) is
 // register r's elements as V (one value on the GPU, a block on the CPU).
 template <class Regs, class Len>
-PARMAP_HOST_DEVICE inline void run_instr(const program& p, const instr& ins, Regs& regs, Len len) {
+PARMAP_HOST_DEVICE PARMAP_DEVICE_INLINE void run_instr(const program& p, const instr& ins, Regs& regs, Len len) {
   std::size_t n = 0;
   if constexpr (std::is_integral_v<Len>) {
     n = len;
@@ -469,7 +475,7 @@ PARMAP_HOST_DEVICE inline void run_instr(const program& p, const instr& ins, Reg
     if constexpr (Fn::template supports<V>) {                   \
       Fn f{};                                                   \
       std::memcpy(static_cast<void*>(&f), c.params, sizeof(Fn));   \
-      PARMAP_LOOP(f(a[i]));                                     \
+      PARMAP_LOOP(outlined(f, a[i]));                           \
     }                                                           \
     break;                                                      \
   }
@@ -544,67 +550,34 @@ PARMAP_HOST_DEVICE inline void run_instr(const program& p, const instr& ins, Reg
     if constexpr (!std::is_same_v<V, bool>) {
       switch (ins.op) {
         case iop::sub: two(d, a, b, [](V x, V y) { return p_sub(x, y); }); return;
-        case iop::div: two(d, a, b, [](V x, V y) { return p_div(x, y); }); return;
-        case iop::floordiv: two(d, a, b, [](V x, V y) { return p_floordiv(x, y); }); return;
-        case iop::floormod: two(d, a, b, [](V x, V y) { return p_floormod(x, y); }); return;
+        case iop::div: two(d, a, b, [](V x, V y) { return outlined([](V u, V w) { return p_div(u, w); }, x, y); }); return;
+        case iop::floordiv: two(d, a, b, [](V x, V y) { return outlined([](V u, V w) { return p_floordiv(u, w); }, x, y); }); return;
+        case iop::floormod: two(d, a, b, [](V x, V y) { return outlined([](V u, V w) { return p_floormod(u, w); }, x, y); }); return;
         case iop::neg: PARMAP_LOOP(p_neg(a[i])); return;
         default: break;
       }
     }
     if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
       if (ins.op == iop::mod) {
-        two(d, a, b, [](V x, V y) { return p_mod(x, y); });
+        two(d, a, b, [](V x, V y) { return outlined([](V u, V w) { return p_mod(u, w); }, x, y); });
       }
     }
     if constexpr (std::is_floating_point_v<V>) {
       switch (ins.op) {
-        case iop::sqrt: PARMAP_LOOP(m_sqrt(a[i])); return;
-        case iop::rsqrt: PARMAP_LOOP(V(1) / m_sqrt(a[i])); return;
-        case iop::exp: PARMAP_LOOP(m_exp(a[i])); return;
-        case iop::log: PARMAP_LOOP(m_log(a[i])); return;
-        case iop::sin: PARMAP_LOOP(m_sin(a[i])); return;
-        case iop::cos: PARMAP_LOOP(m_cos(a[i])); return;
-        case iop::tanh: PARMAP_LOOP(m_tanh(a[i])); return;
-        case iop::sigmoid: PARMAP_LOOP(p_sigmoid(a[i])); return;
-        case iop::pow: two(d, a, b, [](V x, V y) { return m_pow(x, y); }); return;
+        case iop::sqrt: PARMAP_LOOP(outlined([](V v) { return m_sqrt(v); }, a[i])); return;
+        case iop::rsqrt: PARMAP_LOOP(outlined([](V v) { return V(1) / m_sqrt(v); }, a[i])); return;
+        case iop::exp: PARMAP_LOOP(outlined([](V v) { return m_exp(v); }, a[i])); return;
+        case iop::log: PARMAP_LOOP(outlined([](V v) { return m_log(v); }, a[i])); return;
+        case iop::sin: PARMAP_LOOP(outlined([](V v) { return m_sin(v); }, a[i])); return;
+        case iop::cos: PARMAP_LOOP(outlined([](V v) { return m_cos(v); }, a[i])); return;
+        case iop::tanh: PARMAP_LOOP(outlined([](V v) { return m_tanh(v); }, a[i])); return;
+        case iop::sigmoid: PARMAP_LOOP(outlined([](V v) { return p_sigmoid(v); }, a[i])); return;
+        case iop::pow: two(d, a, b, [](V x, V y) { return outlined([](V u, V w) { return m_pow(u, w); }, x, y); }); return;
         default: break;
       }
     }
   });
 #undef PARMAP_LOOP
-}
-
-// The registers of L elements (the GPU functor's, in its local memory):
-// register k holds the L elements' values side by side, so one instruction
-// is decoded once for all L (and L floats load as one 16-byte access).
-template <std::size_t L>
-struct element_regs {
-  alignas(8 * L) value r[program::max_registers][L];
-  template <class V>
-  PARMAP_HOST_DEVICE V* at(int k) noexcept {
-    return reinterpret_cast<V*>(&r[k][0]);
-  }
-};
-
-// y[0, L) = program(x[0, L)): every instruction, in order, on L elements.
-template <class T, class U, std::size_t L>
-PARMAP_HOST_DEVICE inline void run_program_lanes(const program& p, const T* x, U* y) {
-  element_regs<L> regs;
-  T* in = regs.template at<T>(p.input_reg);
-  for (std::size_t i = 0; i < L; ++i) in[i] = x[i];
-  for (int k = 0; k < p.count; ++k) {
-    run_instr(p, p.code[k], regs, std::integral_constant<std::size_t, L>{});
-  }
-  const U* result = regs.template at<U>(p.result_reg);
-  for (std::size_t i = 0; i < L; ++i) y[i] = result[i];
-}
-
-// y = program(x) for one element.
-template <class T, class U>
-PARMAP_HOST_DEVICE inline U run_program(const program& p, T x) {
-  U y{};
-  run_program_lanes<T, U, 1>(p, &x, &y);
-  return y;
 }
 
 }  // namespace parmap::detail
