@@ -12,6 +12,8 @@
 //     gpu-program      the program's Thrust transform alone (CUDA events)
 //     gpu-program-1x1  the same one element past the start: misaligned for
 //                      four elements per decoding, so one at a time
+//     gpu-program-wide elementwise(x * 2.5 + 1), which computes in double: the
+//                      kernels built for every type, not the narrow ones
 //     gpu-native       the same expression as a functor compiled here by nvcc
 //                      through parmap::device (CUDA builds only)
 // Prints one row per (path, n) with the ratio to its ceiling; medians of
@@ -74,10 +76,13 @@ void row(const char* path, std::size_t n, double seconds, const char* ceiling, d
   std::printf("\n");
 }
 
-bool verify(std::span<const float> in, std::span<const float> out) {
+// out[i] == f(in[i]) for every i (f: the traced function itself, on floats).
+template <class F>
+bool verify(std::span<const float> in, std::span<const float> out, const F& f) {
   for (std::size_t i = 0; i < in.size(); ++i) {
     const float x = in[i];
-    if (out[i] != x * x + 2 * x + 1) {
+    const float expected = f(x);
+    if (out[i] != expected && !(std::isnan(out[i]) && std::isnan(expected))) {
       std::fprintf(stderr, "wrong result at %zu: %g for x = %g\n", i, static_cast<double>(out[i]), static_cast<double>(x));
       return false;
     }
@@ -100,6 +105,10 @@ int main(int argc, char** argv) {
   const auto f = parmap::elementwise([](auto x) { return x * x + 2 * x + 1; });
   const auto& traced = f.program_for(parmap::detail::dtype::f32);
   const auto program = parmap::detail::program_call(traced.code, parmap::detail::dtype::f32);
+  // Not narrow (computes in double): the GPU's kernels for every type.
+  const auto g = parmap::elementwise([](auto x) { return x * 2.5 + 1; });
+  const auto wide_program = parmap::detail::program_call(g.program_for(parmap::detail::dtype::f32).code,
+                                                         parmap::detail::dtype::f32);
   const parmap::detail::cpu_isa isa = parmap::detail::active_cpu_kernels().isa;
   std::printf("# %s, %d instructions; CPU loops: %s; %s\n", traced.what.c_str(), static_cast<int>(traced.code.count),
               parmap::detail::to_string(isa), parmap::gpu_description().c_str());
@@ -124,11 +133,11 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < n; ++i) py[i] = px[i] * px[i] + 2 * px[i] + 1;
     });
     const double cpu = median_time(reps, [&] { parmap::map(f, in, out, {.where = parmap::backend::cpu}); });
-    ok = verify(in, out) && ok;
+    ok = verify(in, out, f) && ok;
     const double interp = median_time(reps, [&] {
       parmap::detail::map_op(program, px, py, n, {.where = parmap::backend::cpu}, traced.what.c_str());
     });
-    ok = verify(in, out) && ok;
+    ok = verify(in, out, f) && ok;
     row("cpu-copy", n, copy, nullptr, 0);
     row("cpu-hand", n, hand, "cpu-copy", copy / hand);
     row("cpu-elementwise", n, cpu, "cpu-hand", hand / cpu);
@@ -152,11 +161,17 @@ int main(int argc, char** argv) {
           parmap::bench::time_catalogue_kernel(program, din.data() + 1, dout.data() + 1, n - 1, reps);
       std::vector<float> back(n);  // down through a copy map
       parmap::map(parmap::ops::scale(1.0f), std::span<const float>(dout), std::span<float>(back));
-      ok = verify(std::span<const float>(hx.data(), n), back) && ok;
+      ok = verify(std::span<const float>(hx.data(), n), back, f) && ok;
+      // A program that is not narrow: x * 2.5 computes in double, so it runs
+      // in the kernels built for every type (detail/program_gpu.hpp).
+      const double wide = parmap::bench::time_catalogue_kernel(wide_program, din.data(), dout.data(), n, reps);
+      parmap::map(parmap::ops::scale(1.0f), std::span<const float>(dout), std::span<float>(back));
+      ok = verify(std::span<const float>(hx.data(), n), back, g) && ok;
       row("gpu-d2d", n, d2d, nullptr, 0);
       row("gpu-elementwise", n, mapped, "gpu-d2d", d2d / mapped);
       row("gpu-program", n, kernel, "gpu-d2d", d2d / kernel);
       row("gpu-program-1x1", n, one_by_one, "gpu-d2d", d2d / one_by_one);
+      row("gpu-program-wide", n, wide, "gpu-d2d", d2d / wide);
       if (parmap::bench::native_available()) {
         const double native = median_time(reps, [&] { parmap::bench::map_native_poly(din.data(), dout.data(), n); });
         row("gpu-native", n, native, "gpu-elementwise", mapped / native);

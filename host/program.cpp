@@ -491,6 +491,12 @@ gpu_program make_gpu_program(const program& p) {
   }
   g.count = static_cast<std::uint8_t>(step);
   g.result = source_of(p.result_reg, step);
+  auto narrow_type = [&](vtype t) { return t == p.in || t == vtype::b8; };
+  g.narrow = p.out == p.in;
+  for (int k = 0; k < p.count; ++k) {
+    const instr& ins = p.code[k];
+    g.narrow = g.narrow && narrow_type(ins.type) && (ins.op != iop::convert || narrow_type(ins.from));
+  }
   return g;
 }
 

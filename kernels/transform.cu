@@ -40,22 +40,22 @@ struct alignas(sizeof(T) * 4) lanes4 {
   T v[4];
 };
 
-template <class T>
+template <class T, class Types>
 struct program_functor {
   const gpu_program* g;
   PARMAP_HOST_DEVICE T operator()(T x) const {
     T y;
-    run_gpu_program<T, 1>(*g, &x, &y);
+    run_gpu_program<T, 1, Types>(*g, &x, &y);
     return y;
   }
 };
 
-template <class T>
+template <class T, class Types>
 struct program_lanes {
   const gpu_program* g;
   PARMAP_HOST_DEVICE lanes4<T> operator()(lanes4<T> x) const {
     lanes4<T> y;
-    run_gpu_program<T, 4>(*g, x.v, y.v);
+    run_gpu_program<T, 4, Types>(*g, x.v, y.v);
     return y;
   }
 };
@@ -81,15 +81,28 @@ void transform(const void* in, void* out, std::size_t n, void* stream, const Fn&
 
 // In groups of four where both arrays are aligned for them, the rest (and
 // all of a misaligned call) one by one.
-template <class T>
+template <class T, class Types>
 void transform_lanes(const void* in, void* out, std::size_t n, void* stream, const gpu_program* p) {
   constexpr std::size_t align = alignof(lanes4<T>);
   const bool aligned = (reinterpret_cast<std::uintptr_t>(in) | reinterpret_cast<std::uintptr_t>(out)) % align == 0;
   const std::size_t grouped = aligned ? n / 4 * 4 : 0;
-  if (grouped != 0) transform<lanes4<T>>(in, out, grouped / 4, stream, program_lanes<T>{p});
+  if (grouped != 0) transform<lanes4<T>>(in, out, grouped / 4, stream, program_lanes<T, Types>{p});
   if (grouped != n) {
     transform<T>(static_cast<const T*>(in) + grouped, static_cast<T*>(out) + grouped, n - grouped, stream,
-                 program_functor<T>{p});
+                 program_functor<T, Types>{p});
+  }
+}
+
+// steps (on the host) describe the program at p (where the kernels read it):
+// a narrow program runs in the kernels built for T and bool alone, which
+// need fewer registers than those for every type.
+template <class T>
+void transform_steps(const void* in, void* out, std::size_t n, void* stream, const gpu_program& steps,
+                     const gpu_program* p) {
+  if (steps.narrow) {
+    transform_lanes<T, only_type<T>>(in, out, n, stream, p);
+  } else {
+    transform_lanes<T, all_types>(in, out, n, stream, p);
   }
 }
 
@@ -112,13 +125,13 @@ void transform_program(const void* in, void* out, std::size_t n, void* stream, c
   } on_exit{d, s};
   check_cuda(cudaMemcpyAsync(d, &steps, sizeof(gpu_program), cudaMemcpyHostToDevice, s),
              "program upload (cudaMemcpyAsync)");
-  transform_lanes<T>(in, out, n, stream, static_cast<const gpu_program*>(d));
+  transform_steps<T>(in, out, n, stream, steps, static_cast<const gpu_program*>(d));
 }
 #else
 template <class T>
 void transform_program(const void* in, void* out, std::size_t n, void* stream, const program& code) {
   const gpu_program steps = make_gpu_program(code);
-  transform_lanes<T>(in, out, n, stream, &steps);
+  transform_steps<T>(in, out, n, stream, steps, &steps);
 }
 #endif
 

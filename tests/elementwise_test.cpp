@@ -95,18 +95,27 @@ int spills_checked(const gpu_program& g) {
   return spills;
 }
 
-// The GPU interpreter on g, four elements at a time and one by one, against
-// the expected values.
-template <class T>
-void check_gpu_interpreter(const gpu_program& g, const std::vector<T>& in, const std::vector<T>& expected) {
-  SCOPED_TRACE(parmap::detail::numpy_name(dtype_of<T>::value));
+// The GPU interpreter built for Types on g, four elements at a time and one
+// by one, against the expected values.
+template <class T, class Types>
+void check_gpu_interpreter(const gpu_program& g, const std::vector<T>& in, const std::vector<T>& expected,
+                           const char* types) {
+  SCOPED_TRACE(std::string(parmap::detail::numpy_name(dtype_of<T>::value)) + ", " + types);
   std::vector<T> four(in.size(), T(7)), one(in.size(), T(7));
   std::size_t i = 0;
-  for (; i + 4 <= in.size(); i += 4) parmap::detail::run_gpu_program<T, 4>(g, &in[i], &four[i]);
-  for (; i < in.size(); ++i) parmap::detail::run_gpu_program<T, 1>(g, &in[i], &four[i]);
-  for (i = 0; i < in.size(); ++i) parmap::detail::run_gpu_program<T, 1>(g, &in[i], &one[i]);
+  for (; i + 4 <= in.size(); i += 4) parmap::detail::run_gpu_program<T, 4, Types>(g, &in[i], &four[i]);
+  for (; i < in.size(); ++i) parmap::detail::run_gpu_program<T, 1, Types>(g, &in[i], &four[i]);
+  for (i = 0; i < in.size(); ++i) parmap::detail::run_gpu_program<T, 1, Types>(g, &in[i], &one[i]);
   EXPECT_TRUE(parmap::test::elements_match<T>(expected, four, true)) << "four at a time";
   EXPECT_TRUE(parmap::test::elements_match<T>(expected, one, true)) << "one by one";
+}
+
+// The interpreter for every type, and for a narrow program the one for T
+// and bool alone (the GPU runs that one).
+template <class T>
+void check_gpu_interpreter(const gpu_program& g, const std::vector<T>& in, const std::vector<T>& expected) {
+  check_gpu_interpreter<T, parmap::detail::all_types>(g, in, expected, "all types");
+  if (g.narrow) check_gpu_interpreter<T, parmap::detail::only_type<T>>(g, in, expected, "narrow");
 }
 
 // f on every path for T, against f itself.
@@ -272,6 +281,7 @@ TEST(Elementwise, ManyThreadsAndSizesShareOneTracedFunction) {
 TEST(GpuForm, APolynomialKeepsEveryValueInRegisters) {
   const auto f = parmap::elementwise([](auto x) { return x * x + 2 * x + 1; });
   const gpu_program g = gpu_form<float>(f);
+  EXPECT_TRUE(g.narrow);
   EXPECT_GT(g.count, 0);
   EXPECT_EQ(spills_checked(g), 0);
   EXPECT_EQ(kind_of(g.result), source_kind::acc);
@@ -292,11 +302,16 @@ TEST(GpuForm, AValueReadAgainLaterIsKeptInTheRegisterFile) {
     EXPECT_GT(spills_checked(g), 0) << parmap::detail::numpy_name(t);
   }
   check_all_types(f);
-  // Comparisons, where and mixed types: a b8 value between steps.
-  check_all_types(parmap::elementwise([](auto x) {
+  // Comparisons, where and mixed types: a b8 value between steps; not narrow
+  // but for f64 (x * 2.5 is a double).
+  const auto mixed = parmap::elementwise([](auto x) {
     const auto y = x * 2.5;
     return parmap::where(y > x, y - x, math::max(x * 1.0, y * -1));
-  }));
+  });
+  EXPECT_FALSE(gpu_form<float>(mixed).narrow);
+  EXPECT_FALSE(gpu_form<std::int64_t>(mixed).narrow);
+  EXPECT_TRUE(gpu_form<double>(mixed).narrow);
+  check_all_types(mixed);
 }
 
 TEST(GpuForm, TheIdentityAndAConstantHaveNoSteps) {

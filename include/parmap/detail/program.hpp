@@ -44,7 +44,7 @@ enum class vtype : std::uint8_t {
 // The vtype of a C++ arithmetic type after C++'s integral promotions (long
 // and long long are both i64 on LP64).
 template <class T>
-constexpr vtype vtype_for() noexcept {
+PARMAP_HOST_DEVICE constexpr vtype vtype_for() noexcept {
   static_assert(std::is_arithmetic_v<T>);
   using P = decltype(+T{});  // integral promotion; bool stays bool only here
   if constexpr (std::is_same_v<T, bool>) {
@@ -407,22 +407,41 @@ PARMAP_HOST_DEVICE PARMAP_DEVICE_OUTLINE auto outlined(F f, A... a) noexcept {
   return f(a...);
 }
 
-// Calls f.template operator()<V>() with V the C++ type of t.
-template <class F>
+// The value types an interpreter is built for: all of them, or (only_type<T>)
+// T and bool alone, for a program whose values are all T or bool (a smaller
+// GPU kernel: make_gpu_program says when a program is one).
+struct all_types {};
+template <class T>
+struct only_type {
+  using type = T;
+};
+
+// Calls f.template operator()<V>() with V the C++ type of t, one of Types.
+template <class Types = all_types, class F>
 PARMAP_HOST_DEVICE PARMAP_DEVICE_INLINE void on_vtype(vtype t, F&& f) {
-  switch (t) {
+  if constexpr (std::is_same_v<Types, all_types>) {
+    switch (t) {
 #define PARMAP_V(name, type, ...)      \
   case vtype::name:                    \
     f.template operator()<type>();     \
     return;
-    PARMAP_VALUE_TYPE_LIST(PARMAP_V)
+      PARMAP_VALUE_TYPE_LIST(PARMAP_V)
 #undef PARMAP_V
+    }
+  } else {
+    using T = typename Types::type;
+    if (t == vtype_for<T>()) {
+      f.template operator()<T>();
+    } else {
+      f.template operator()<bool>();
+    }
   }
 }
 
 // Runs one instruction over `len` elements: regs.template at<V>(r) is
-// register r's elements as V (one value on the GPU, a block on the CPU).
-template <class Regs, class Len>
+// register r's elements as V (one value on the GPU, a block on the CPU); its
+// values' types are among Types.
+template <class Types = all_types, class Regs, class Len>
 PARMAP_HOST_DEVICE PARMAP_DEVICE_INLINE void run_instr(const program& p, const instr& ins, Regs& regs, Len len) {
   std::size_t n = 0;
   if constexpr (std::is_integral_v<Len>) {
@@ -436,15 +455,15 @@ PARMAP_HOST_DEVICE PARMAP_DEVICE_INLINE void run_instr(const program& p, const i
   }
   switch (ins.op) {
     case iop::constant:
-      on_vtype(ins.type, [&]<class V>() {
+      on_vtype<Types>(ins.type, [&]<class V>() {
         V* d = regs.template at<V>(ins.dst);
         const V k = *reinterpret_cast<const V*>(&p.consts[ins.aux]);
         PARMAP_LOOP(k);
       });
       return;
     case iop::convert:
-      on_vtype(ins.type, [&]<class To>() {
-        on_vtype(ins.from, [&]<class From>() {
+      on_vtype<Types>(ins.type, [&]<class To>() {
+        on_vtype<Types>(ins.from, [&]<class From>() {
           To* d = regs.template at<To>(ins.dst);
           const From* a = regs.template at<From>(ins.a);
           PARMAP_LOOP((p_convert<To, From>(a[i])));
@@ -452,7 +471,7 @@ PARMAP_HOST_DEVICE PARMAP_DEVICE_INLINE void run_instr(const program& p, const i
       });
       return;
     case iop::where:
-      on_vtype(ins.type, [&]<class V>() {
+      on_vtype<Types>(ins.type, [&]<class V>() {
         V* d = regs.template at<V>(ins.dst);
         const bool* c = regs.template at<bool>(ins.a);
         const V* a = regs.template at<V>(ins.b);
@@ -461,7 +480,7 @@ PARMAP_HOST_DEVICE PARMAP_DEVICE_INLINE void run_instr(const program& p, const i
       });
       return;
     case iop::apply:
-      on_vtype(ins.type, [&]<class V>() {
+      on_vtype<Types>(ins.type, [&]<class V>() {
         V* d = regs.template at<V>(ins.dst);
         const V* a = regs.template at<V>(ins.a);
         if constexpr (catalogue_type<V>) {
@@ -505,7 +524,7 @@ PARMAP_HOST_DEVICE PARMAP_DEVICE_INLINE void run_instr(const program& p, const i
     }
   };
   if (ins.op >= iop::eq && ins.op <= iop::ge) {
-    on_vtype(ins.type, [&]<class V>() {
+    on_vtype<Types>(ins.type, [&]<class V>() {
       bool* d = regs.template at<bool>(ins.dst);
       const V* a = regs.template at<V>(ins.a);
       const V* b = regs.template at<V>(ins.b);
@@ -520,7 +539,7 @@ PARMAP_HOST_DEVICE PARMAP_DEVICE_INLINE void run_instr(const program& p, const i
     });
     return;
   }
-  on_vtype(ins.type, [&]<class V>() {
+  on_vtype<Types>(ins.type, [&]<class V>() {
     V* d = regs.template at<V>(ins.dst);
     const V* a = regs.template at<V>(ins.a);
     const V* b = regs.template at<V>(ins.b);

@@ -41,6 +41,7 @@ struct gpu_program {
   gpu_step steps[program::max_instructions]{};
   std::uint8_t count = 0;
   std::uint8_t result = 0;  // where the result comes from
+  bool narrow = false;      // every value is of the input's type or bool: only_type<T> runs it
 };
 static_assert(std::is_trivially_copyable_v<gpu_program>);
 
@@ -61,6 +62,23 @@ PARMAP_HOST_DEVICE PARMAP_DEVICE_INLINE V from_bits(std::uint64_t bits) noexcept
   return v;
 }
 
+static_assert(sizeof(value) == 8);
+
+// A constant's bits in one read: on the GPU as the union's 64-bit member
+// (type punning through a union, which GCC and nvcc define). A copy of the
+// value as V is read byte by byte there, and __ldg kept the whole narrow f32
+// interpreter in local memory (32 registers, a 1520-byte stack frame and 824
+// local stores, against 47, 800 and 12).
+PARMAP_HOST_DEVICE PARMAP_DEVICE_INLINE std::uint64_t load_bits(const value& v) noexcept {
+#if defined(__CUDA_ARCH__)
+  return v.u64;
+#else
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &v, sizeof bits);
+  return bits;
+#endif
+}
+
 // L elements of each value type, apart: a slot is read and written as one
 // type per step, so that the compiler keeps it in registers (one array of
 // bytes read as several types would be split into bytes).
@@ -78,12 +96,12 @@ struct typed_lanes {
   }
 };
 
-// run_instr's registers for one step of L elements: slots 0, 1 and 2 are
-// the step's operands, filled from their sources when run_instr asks for
-// them (as the type it asks for); slot 3 is the result, which commit()
-// keeps as the accumulator for the next step, and in the register file
-// when a later step reads it.
-template <class T, std::size_t L>
+// run_instr's registers for one step of L elements (values of Types): slots
+// 0, 1 and 2 are the step's operands, filled from their sources when
+// run_instr asks for them (as the type it asks for); slot 3 is the result,
+// which commit() keeps as the accumulator for the next step, and in the
+// register file when a later step reads it.
+template <class T, std::size_t L, class Types>
 struct step_regs {
   const gpu_program& g;
   const T* x;
@@ -117,8 +135,7 @@ struct step_regs {
         }
         break;
       case source_kind::konst: {
-        V c;
-        std::memcpy(static_cast<void*>(&c), &g.p.consts[index], sizeof c);
+        const V c = from_bits<V>(load_bits(g.p.consts[index]));
         for (std::size_t i = 0; i < L; ++i) buf[i] = c;
         break;
       }
@@ -134,7 +151,7 @@ struct step_regs {
   // The step's result (of type t) into the accumulator, and into register
   // `spill` unless that is no_spill.
   PARMAP_HOST_DEVICE PARMAP_DEVICE_INLINE void commit(vtype t, std::uint8_t spill) noexcept {
-    on_vtype(t, [&]<class V>() {
+    on_vtype<Types>(t, [&]<class V>() {
       const V* r = slot[3].template of<V>();
       for (std::size_t i = 0; i < L; ++i) acc[i] = to_bits(r[i]);
       if (spill != no_spill) {
@@ -162,8 +179,9 @@ PARMAP_HOST_DEVICE constexpr vtype result_type(const instr& i) noexcept {
   return i.op >= iop::eq && i.op <= iop::ge ? vtype::b8 : i.type;
 }
 
-// y[0, L) = the program on x[0, L).
-template <class T, std::size_t L>
+// y[0, L) = the program on x[0, L). Types: all_types, or only_type<T> for a
+// narrow program.
+template <class T, std::size_t L, class Types = all_types>
 PARMAP_HOST_DEVICE PARMAP_DEVICE_INLINE void run_gpu_program(const gpu_program& g, const T* x, T* y) {
   T in[L];
   for (std::size_t i = 0; i < L; ++i) in[i] = x[i];
@@ -178,12 +196,12 @@ PARMAP_HOST_DEVICE PARMAP_DEVICE_INLINE void run_gpu_program(const gpu_program& 
     s.ins.c = 2;
     s.ins.dst = 3;
     s.ins.konst = 0;
-    step_regs<T, L> regs{g, in, file, s.src, acc};
-    run_instr(g.p, s.ins, regs, lanes);
+    step_regs<T, L, Types> regs{g, in, file, s.src, acc};
+    run_instr<Types>(g.p, s.ins, regs, lanes);
     regs.commit(result_type(s.ins), s.spill);
   }
   const std::uint8_t result = g.result;
-  step_regs<T, L> regs{g, in, file, &result, acc};
+  step_regs<T, L, Types> regs{g, in, file, &result, acc};
   const T* r = regs.template at<T>(0);
   for (std::size_t i = 0; i < L; ++i) y[i] = r[i];
 }
