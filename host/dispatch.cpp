@@ -440,11 +440,43 @@ plan choose(const call_info& call, const inputs& in) {
 }
 
 
+first_elements time_first_elements(std::size_t n, const adaptive_rule& rule,
+                                   fn_ref<void(std::size_t, std::size_t)> run, fn_ref<double()> clock) {
+  first_elements f;
+  if (n == 0) return f;
+  double t0 = clock();
+  run(0, 1);
+  const double t1 = clock();  // each clock read is used twice
+  f.done = 1;
+  f.per_element = t1 - t0;
+  if (f.per_element >= rule.expensive || n == 1) return f;
+  t0 = t1;
+  double elapsed = 0;
+  for (std::size_t step = 1; f.done < n && elapsed < rule.timed_for && elapsed <= rule.serial_budget; step *= 2) {
+    const std::size_t end = std::min(n, f.done + step);
+    run(f.done, end);
+    f.done = end;
+    elapsed = clock() - t0;
+    // The clock's reads make this an overestimate: once even it leaves the
+    // rest within the serial budget, serial is settled (a small n costs a
+    // read or two, not one per batch).
+    f.per_element = elapsed / static_cast<double>(f.done - 1);
+    if (f.per_element * static_cast<double>(n - f.done) <= rule.serial_budget) break;
+  }
+  return f;
+}
+
 route settle_adaptive(const adaptive_run& a, double per_element, std::size_t remaining, const char** why) {
   const int most = std::max(a.threads, a.max_workers);
   if (most > 1 && per_element * static_cast<double>(remaining) > a.rule.serial_budget) {
-    *why = "small n, expensive callable: task loop";
-    return task_loop_run{std::max(1, a.threads), most};  // one worker per core, more while they wait
+    if (per_element >= a.rule.task_min) {
+      *why = "small n, expensive callable: task loop";
+      return task_loop_run{std::max(1, a.threads), most};  // one worker per core, more while they wait
+    }
+    if (a.threads > 1) {
+      *why = "small n, cheap callable, many elements: OpenMP";
+      return openmp_run{a.threads};
+    }
   }
   *why = "small n, cheap callable: serial";
   return serial_run{};

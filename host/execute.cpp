@@ -147,37 +147,6 @@ void run_task_loop(const host_body& host, std::size_t first, std::size_t last, c
             [&host](std::size_t i) { host.element(i); });
 }
 
-// adaptive_run: times element 0 on the calling thread; unless it took longer
-// than the rule's `expensive` (clearly costly), times the next ones too, in
-// batches of 1, 2, 4, ... up to `timed_limit` elements or the serial budget,
-// since a first call can be slow for reasons of its own (cold caches, first
-// touches). settle_adaptive then picks serial or a task loop for the rest.
-// Returns the first element not yet done.
-std::size_t time_first_elements(const host_body& host, std::size_t n, const adaptive_rule& rule,
-                                double& per_element) {
-  failure fail(n);
-  double t0 = now_seconds();
-  host.chunk(0, 1, fail);
-  fail.rethrow_if_failed();
-  const double t1 = now_seconds();  // a clock read costs ~30 ns: each one is used twice
-  per_element = t1 - t0;
-  std::size_t done = 1;
-  if (per_element < rule.expensive && n > 1) {
-    t0 = t1;
-    double elapsed = 0;
-    for (std::size_t step = 1; done < n && done < rule.timed_limit && elapsed <= rule.serial_budget;
-         step *= 2) {
-      const std::size_t end = std::min({n, rule.timed_limit, done + step});
-      host.chunk(done, end, fail);
-      fail.rethrow_if_failed();
-      done = end;
-      elapsed = now_seconds() - t0;
-    }
-    per_element = elapsed / static_cast<double>(done - 1);
-  }
-  return done;
-}
-
 // Runs a CPU route over [first, n).
 void run_host(const route& r, const host_body& host, std::size_t first, std::size_t n, const plan& p) {
   if (const auto* omp = std::get_if<openmp_run>(&r)) {
@@ -213,9 +182,16 @@ void vmap(const call_info& call, const map_thunks& t, const options& opt) {
     const std::size_t first = run_split(t, host, call, *s, o);
     if (first < n) run_host(cpu_fallback(s->gpu), host, first, n, p);
   } else if (const auto* a = std::get_if<adaptive_run>(&p.run)) {
-    double per_element = 0;
-    const std::size_t first = time_first_elements(host, n, a->rule, per_element);
-    run_host(settle_adaptive(*a, per_element, n - first, &o.settled), host, first, n, p);
+    // On the calling thread, timed; then what settle_adaptive picks for the rest.
+    failure fail(n);
+    const first_elements timed = time_first_elements(
+        n, a->rule,
+        [&](std::size_t b, std::size_t e) {
+          host.chunk(b, e, fail);
+          fail.rethrow_if_failed();
+        },
+        [] { return now_seconds(); });
+    run_host(settle_adaptive(*a, timed.per_element, n - timed.done, &o.settled), host, timed.done, n, p);
   } else {
     run_host(p.run, host, 0, n, p);
   }

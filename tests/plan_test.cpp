@@ -123,7 +123,7 @@ TEST_F(Plan, AFailedAutomaticGpuRunFinishesOnTheCpuPathOfThePlan) {
 }
 #endif
 
-TEST(PlanAdaptive, TheRuleSettlesOnSerialOrATaskLoop) {
+TEST(PlanAdaptive, TheRuleSettlesOnSerialOpenMpOrATaskLoop) {
   const char* why = nullptr;
   adaptive_run a;
   a.threads = 2;
@@ -146,6 +146,118 @@ TEST(PlanAdaptive, TheRuleSettlesOnSerialOrATaskLoop) {
   patient.threads = 2;
   patient.rule.serial_budget = 10.0;
   EXPECT_TRUE(std::holds_alternative<serial_run>(parmap::detail::settle_adaptive(patient, 1e-6, 1000, &why)));
+  // 10 ns each for 30000 elements: 300 us, over the budget, but too cheap for
+  // a task loop's one element at a time: OpenMP's static shares.
+  const route many = parmap::detail::settle_adaptive(a, 1e-8, 30000, &why);
+  ASSERT_TRUE(std::holds_alternative<parmap::detail::openmp_run>(many));
+  EXPECT_EQ(std::get<parmap::detail::openmp_run>(many).threads, 2);
+  EXPECT_TRUE(contains(why, "OpenMP")) << why;
+  // The same on one thread (task loop workers aside): serial.
+  adaptive_run single = a;
+  single.threads = 1;
+  EXPECT_TRUE(std::holds_alternative<serial_run>(parmap::detail::settle_adaptive(single, 1e-8, 30000, &why)));
+}
+
+// time_first_elements on a synthetic clock: every read costs clock_cost,
+// every element element_cost. Returns what it measured; `ranges` gets what
+// it ran.
+parmap::detail::first_elements timed_synthetically(std::size_t n, double element_cost, double clock_cost,
+                                                   std::vector<std::pair<std::size_t, std::size_t>>& ranges) {
+  double now = 0;
+  const parmap::detail::adaptive_rule rule;
+  return parmap::detail::time_first_elements(
+      n, rule,
+      [&](std::size_t b, std::size_t e) {
+        ranges.emplace_back(b, e);
+        now += element_cost * static_cast<double>(e - b);
+      },
+      [&] { return now += clock_cost; });
+}
+
+TEST(PlanAdaptive, TheTimingRunsLongEnoughForTheClockNotToCount) {
+  // 1 ns elements, a 30 ns clock. 30000 of them cost 30 us: serial. Timing
+  // 33 elements with their 6 clock reads made them look like 6.6 ns (200 us:
+  // parallel).
+  adaptive_run a;
+  a.threads = 2;
+  a.max_workers = 8;
+  const char* why = nullptr;
+  std::vector<std::pair<std::size_t, std::size_t>> ranges;
+  for (const std::size_t n : {std::size_t{16384}, std::size_t{30000}}) {
+    ranges.clear();
+    const auto cheap = timed_synthetically(n, 1e-9, 30e-9, ranges);
+    EXPECT_GT(cheap.done, 1U);
+    EXPECT_LT(cheap.done, n / 4) << "timed more than it needed";
+    EXPECT_GE(cheap.per_element, 1e-9);  // never under the elements' own cost
+    std::size_t next = 0;  // the ranges run are [0, done), in order, each once
+    for (const auto& [b, e] : ranges) {
+      EXPECT_EQ(b, next);
+      EXPECT_GT(e, b);
+      next = e;
+    }
+    EXPECT_EQ(next, cheap.done);
+    EXPECT_TRUE(std::holds_alternative<serial_run>(
+        parmap::detail::settle_adaptive(a, cheap.per_element, n - cheap.done, &why)))
+        << n << ": " << why;
+  }
+  // 4 ns elements: 120 us for 30000, over the budget but far too cheap for a
+  // task loop: OpenMP, with the cost measured within 10 %.
+  ranges.clear();
+  const auto many = timed_synthetically(30000, 4e-9, 30e-9, ranges);
+  EXPECT_NEAR(many.per_element, 4e-9, 0.4e-9);
+  EXPECT_TRUE(std::holds_alternative<parmap::detail::openmp_run>(
+      parmap::detail::settle_adaptive(a, many.per_element, 30000 - many.done, &why)))
+      << why;
+  // A small n costs a clock read or two after element 0.
+  ranges.clear();
+  EXPECT_LE(timed_synthetically(1024, 1e-9, 30e-9, ranges).done, 4U);
+
+  // An element over the rule's `expensive`: only element 0 is timed.
+  ranges.clear();
+  const auto costly = timed_synthetically(1000, 200e-6, 30e-9, ranges);
+  EXPECT_EQ(costly.done, 1U);
+  EXPECT_NEAR(costly.per_element, 200e-6, 1e-7);
+  EXPECT_EQ(ranges.size(), 1U);
+
+  // 2 us elements: a handful, then a task loop for the rest.
+  ranges.clear();
+  const auto slow = timed_synthetically(1000, 2e-6, 30e-9, ranges);
+  EXPECT_LE(slow.done, 8U);
+  EXPECT_NEAR(slow.per_element, 2e-6, 1e-7);
+  EXPECT_TRUE(std::holds_alternative<task_loop_run>(
+      parmap::detail::settle_adaptive(a, slow.per_element, 1000 - slow.done, &why)));
+
+  // One element, and none.
+  ranges.clear();
+  EXPECT_EQ(timed_synthetically(1, 1e-9, 30e-9, ranges).done, 1U);
+  EXPECT_EQ(timed_synthetically(0, 1e-9, 30e-9, ranges).done, 0U);
+  EXPECT_EQ(ranges.size(), 1U);
+}
+
+// A callable of unknown cost on a small input, timed then settled: whatever
+// the timing chose, every element is mapped once, from several threads.
+TEST(PlanAdaptive, EveryElementIsMappedWhateverTheTimingChose) {
+  std::vector<std::thread> threads;
+  std::vector<int> wrong(3, 0);
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (std::size_t n : {std::size_t{1}, std::size_t{2}, std::size_t{33}, std::size_t{4097}, std::size_t{20000}}) {
+        std::vector<float> x(n);
+        for (std::size_t i = 0; i < n; ++i) x[i] = static_cast<float>(i);
+        std::atomic<std::size_t> calls{0};
+        const std::vector<float> y = parmap::map(
+            [&calls](float v) {
+              calls.fetch_add(1, std::memory_order_relaxed);
+              return v + 1;
+            },
+            x, {.where = backend::cpu});
+        wrong[static_cast<std::size_t>(t)] += calls.load() == n ? 0 : 1;
+        for (std::size_t i = 0; i < n; ++i) wrong[static_cast<std::size_t>(t)] += y[i] == x[i] + 1 ? 0 : 1;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong, std::vector<int>(3, 0));
 }
 
 // The report is describe(plan, outcome): what happened on the way is added to

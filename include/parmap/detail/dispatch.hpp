@@ -13,6 +13,7 @@
 #include "../options.hpp"
 #include "clock.hpp"
 #include "device_backend.hpp"
+#include "fn_ref.hpp"
 #include "op_code.hpp"
 
 namespace parmap::detail {
@@ -42,14 +43,40 @@ enum class gpu_failure_rule : unsigned char {
   run_on_cpu,  // automatic on host data: the CPU maps what the GPU did not
 };
 
-// exec_path::adaptive (a callable of unknown cost on a small input): how many
-// elements the executor times serially before settle_adaptive picks serial or
-// a task loop for the rest.
+// exec_path::adaptive (a callable of unknown cost on a small input): how long
+// the executor times elements serially (time_first_elements) before
+// settle_adaptive picks serial, OpenMP or a task loop for the rest.
 struct adaptive_rule {
-  double serial_budget = 50e-6;   // s the rest may cost serially (a task loop costs tens of us)
-  double expensive = 100e-6;      // a first element slower than this stops the timing
-  std::size_t timed_limit = 33;   // elements timed at most, in batches of 1, 2, 4, ...
+  double serial_budget = 50e-6;  // s the rest may cost serially (a task loop costs tens of us)
+  double expensive = 100e-6;     // a first element slower than this stops the timing
+  // s the batches after the first element run for at least, so that the
+  // clock's own cost (tens of ns a read) is a small share of what is timed:
+  // 33 elements of a 1 ns lambda, timed with their 6 clock reads, looked
+  // like 7 ns each and sent 16K of them to a task loop (575 us, not 5 us).
+  double timed_for = 4e-6;
+  // s an element must take to go to a task loop, which hands out one element
+  // at a time (about 70 ns of a worker's time each, on two threads); cheaper
+  // elements over the serial budget run on OpenMP's static shares.
+  double task_min = 1e-6;
 };
+
+// What time_first_elements measured: elements [0, done) are mapped, at
+// per_element seconds each.
+struct first_elements {
+  std::size_t done = 0;
+  double per_element = 0;
+};
+
+// Times an adaptive run's first elements: run(b, e) maps [b, e) (throwing a
+// failure), clock() reads seconds. Element 0 alone (a first call can be slow
+// for reasons of its own: cold caches, first touches), then, unless it took
+// longer than rule.expensive, batches of 1, 2, 4, ... until they have run for
+// rule.timed_for or the serial budget, or n is done, or the time so far says
+// the rest fits the serial budget; per_element is the batches' time per
+// element, clock reads included, so never under the elements' own (element
+// 0's when n is 1 or it was expensive).
+first_elements time_first_elements(std::size_t n, const adaptive_rule& rule,
+                                   fn_ref<void(std::size_t, std::size_t)> run, fn_ref<double()> clock);
 
 // ---- The plan: one alternative per path, each with only its own fields ----
 
@@ -216,9 +243,10 @@ struct worker_limits {
 plan plan_tasks(std::size_t n, bool all_blocking, const options& opt);
 
 // adaptive_run, applied to what the executor timed: `per_element` seconds for
-// each of the `remaining` elements. A task loop (that grows while its workers
-// wait) when the rest would cost more than the rule's serial budget, else
-// serial; `why` says which.
+// each of the `remaining` elements. Serial when the rest costs at most the
+// rule's serial budget; over it, a task loop (that grows while its workers
+// wait) for elements of at least rule.task_min, else OpenMP on the run's
+// threads; `why` says which.
 route settle_adaptive(const adaptive_run& a, double per_element, std::size_t remaining, const char** why);
 
 // The CPU route that maps what a failed automatic GPU run left.
