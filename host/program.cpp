@@ -448,10 +448,6 @@ program program_builder::finish(int result, vtype out) const {
   return p;
 }
 
-}  // namespace parmap::detail
-
-namespace parmap::detail {
-
 gpu_program make_gpu_program(const program& p) {
   gpu_program g;
   g.p = p;
