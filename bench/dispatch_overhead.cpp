@@ -3,9 +3,9 @@
 // serial loop it replaces (target: <= 1.2 x max(serial loop, 100 ns)), and one
 // automatic decision alone. n = 16384 is under the serial threshold, where a
 // lambda of unknown cost is timed on its first elements before the rest is
-// placed (it went to a task loop at 575 us a call until the timing ran long
-// enough for the clock's own cost not to count). Each map reads n floats and writes n floats;
-// bytes are reported as bytes_per_second. Where the tests' simulated GPU is
+// placed (it went to a task loop at 455 us a call until the timing ran long
+// enough for the clock's own cost not to count). Each map reads n floats and
+// writes n floats; bytes are reported as bytes_per_second. Where the tests' simulated GPU is
 // built, the *_sim_gpu rows repeat the maps with it installed and its driver
 // "loaded", as on a GPU machine: the probe and the pointer queries (two out
 // of place, one in place) are then part of every call.
