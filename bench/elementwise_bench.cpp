@@ -17,7 +17,8 @@
 //     gpu-native       the same expression as a functor compiled here by nvcc
 //                      through parmap::device (CUDA builds only)
 // Prints one row per (path, n) with the ratio to its ceiling; medians of
-// --reps samples, buffers made and touched before timing.
+// --reps samples, buffers made and touched before timing; the CPU rows of one
+// n are timed interleaved (interleave.hpp).
 //
 //   parmap-elementwise-bench [--min-size 2^16] [--max-size 2^26] [--gpu-max-size 2^28] [--reps 15]
 #include <CLI/CLI.hpp>
@@ -38,35 +39,16 @@
 #include "cpu_ceilings.hpp"
 #include "elementwise_native.hpp"
 #include "gpu_timing.hpp"
-#include "parmap/detail/clock.hpp"
+#include "interleave.hpp"
 #include "parmap/detail/cpu_loop.hpp"
 #include "parmap/parmap.hpp"
 
 namespace {
 
-using parmap::detail::now_seconds;
-
 std::size_t parse_size(const std::string& s) {
   const auto caret = s.find('^');
   if (caret == std::string::npos) return std::stoull(s);
   return static_cast<std::size_t>(std::pow(std::stod(s.substr(0, caret)), std::stod(s.substr(caret + 1))));
-}
-
-// Median seconds per call: each sample repeats f for about 20 ms.
-double median_time(int reps, const std::function<void()>& f) {
-  f();
-  const double t0 = now_seconds();
-  f();
-  const double once = std::max(now_seconds() - t0, 1e-9);
-  const int inner = static_cast<int>(std::clamp(0.02 / once, 1.0, 10000.0));
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    const double s = now_seconds();
-    for (int i = 0; i < inner; ++i) f();
-    t.push_back((now_seconds() - s) / inner);
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
 }
 
 void row(const char* path, std::size_t n, double seconds, const char* ceiling, double ratio) {
@@ -123,20 +105,25 @@ int main(int argc, char** argv) {
     float* py = y.data();
     const std::span<const float> in(px, n);
     const std::span<float> out(py, n);
-    // The copy bound: the faster of memcpy and a copy loop of the CPU loops'
-    // instruction set (bench/cpu_ceilings.hpp).
-    const double copy = std::min(
-        median_time(reps, [&] { parmap::bench::parallel_memcpy(px, py, n * sizeof(float)); }),
-        median_time(reps, [&] { parmap::bench::parallel_copy_loop(isa, px, py, n * sizeof(float)); }));
-    const double hand = median_time(reps, [&] {
-      PARMAP_OMP(parallel for simd schedule(static))
-      for (std::size_t i = 0; i < n; ++i) py[i] = px[i] * px[i] + 2 * px[i] + 1;
-    });
-    const double cpu = median_time(reps, [&] { parmap::map(f, in, out, {.where = parmap::backend::cpu}); });
+    // Timed interleaved (interleave.hpp): one sample of each per round, so
+    // that a drift of this machine falls on the ceilings and parmap alike.
+    const auto t = parmap::bench::time_interleaved(
+        reps, 0.005,
+        {// The copy bound: the faster of memcpy and a copy loop of the CPU
+         // loops' instruction set (bench/cpu_ceilings.hpp).
+         [&] { parmap::bench::parallel_memcpy(px, py, n * sizeof(float)); },
+         [&] { parmap::bench::parallel_copy_loop(isa, px, py, n * sizeof(float)); },
+         [&] {
+           PARMAP_OMP(parallel for simd schedule(static))
+           for (std::size_t i = 0; i < n; ++i) py[i] = px[i] * px[i] + 2 * px[i] + 1;
+         },
+         [&] { parmap::map(f, in, out, {.where = parmap::backend::cpu}); },
+         [&] { parmap::detail::map_op(program, px, py, n, {.where = parmap::backend::cpu}, traced.what.c_str()); }});
+    const double copy = std::min(t[0].median, t[1].median), hand = t[2].median, cpu = t[3].median,
+                 interp = t[4].median;
+    parmap::map(f, in, out, {.where = parmap::backend::cpu});
     ok = verify(in, out, f) && ok;
-    const double interp = median_time(reps, [&] {
-      parmap::detail::map_op(program, px, py, n, {.where = parmap::backend::cpu}, traced.what.c_str());
-    });
+    parmap::detail::map_op(program, px, py, n, {.where = parmap::backend::cpu}, traced.what.c_str());
     ok = verify(in, out, f) && ok;
     row("cpu-copy", n, copy, nullptr, 0);
     row("cpu-hand", n, hand, "cpu-copy", copy / hand);
@@ -153,7 +140,13 @@ int main(int argc, char** argv) {
       const std::span<const float> din(dx.data(), n);
       const std::span<float> dout(dy.data(), n);
       const double d2d = parmap::bench::time_d2d_copy(dout.data(), din.data(), n * sizeof(float), reps);
-      const double mapped = median_time(reps, [&] { parmap::map(f, din, dout, {.where = parmap::backend::gpu}); });
+      // parmap's map and the natively compiled functor, interleaved.
+      std::vector<std::function<void()>> calls{[&] { parmap::map(f, din, dout, {.where = parmap::backend::gpu}); }};
+      if (parmap::bench::native_available()) {
+        calls.emplace_back([&] { parmap::bench::map_native_poly(din.data(), dout.data(), n); });
+      }
+      const auto mapped_native = parmap::bench::time_interleaved(reps, 0.02, calls);
+      const double mapped = mapped_native[0].median;
       const double kernel = parmap::bench::time_catalogue_kernel(program, din.data(), dout.data(), n, reps);
       // One element past the start: not aligned for four at a time, so every
       // element is decoded on its own (the functor that maps what is left).
@@ -173,7 +166,7 @@ int main(int argc, char** argv) {
       row("gpu-program-1x1", n, one_by_one, "gpu-d2d", d2d / one_by_one);
       row("gpu-program-wide", n, wide, "gpu-d2d", d2d / wide);
       if (parmap::bench::native_available()) {
-        const double native = median_time(reps, [&] { parmap::bench::map_native_poly(din.data(), dout.data(), n); });
+        const double native = mapped_native[1].median;
         row("gpu-native", n, native, "gpu-elementwise", mapped / native);
         std::printf("%-16s n=2^%-5.0f %.3f x gpu-native (elementwise time / native time; target <= 1.10)\n",
                     "gpu-vs-native", std::log2(static_cast<double>(n)), mapped / native);

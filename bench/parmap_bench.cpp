@@ -52,6 +52,7 @@
 
 #include "cpu_ceilings.hpp"
 #include "gpu_timing.hpp"
+#include "interleave.hpp"
 #include "parmap/detail/calibration.hpp"
 #include "parmap/detail/context.hpp"
 #include "parmap/detail/progress.hpp"
@@ -89,38 +90,14 @@ struct row {
   std::string chosen;         // auto: backend it used
 };
 
-struct stats {
-  double median, min;
-};
-
-// Calls per sample so that one sample of f lasts about cfg.min_sample.
-template <class F>
-int calls_per_sample(const config& cfg, F&& f, double* once_out = nullptr) {
-  f();  // warm-up
-  const double t0 = now_seconds();
-  f();
-  const double once = std::max(now_seconds() - t0, 1e-9);
-  if (once_out != nullptr) *once_out = once;
-  return static_cast<int>(std::clamp(cfg.min_sample / once, 1.0, 100000.0));
-}
-
-double sample(int inner, const std::function<void()>& f) {
-  const double s = now_seconds();
-  for (int i = 0; i < inner; ++i) f();
-  return (now_seconds() - s) / inner;
-}
-
-stats summarise(std::vector<double> t) {
-  std::sort(t.begin(), t.end());
-  return {t[t.size() / 2], t.front()};
-}
+using stats = parmap::bench::timing;
 
 // Times f: each sample repeats f until it lasts cfg.min_sample; median and min per call.
 stats time_it(const config& cfg, const std::function<void()>& f) {
-  const int inner = calls_per_sample(cfg, f);
+  const int inner = parmap::bench::calls_per_sample(cfg.min_sample, f);
   std::vector<double> t;
-  for (int r = 0; r < cfg.reps; ++r) t.push_back(sample(inner, f));
-  return summarise(std::move(t));
+  for (int r = 0; r < cfg.reps; ++r) t.push_back(parmap::bench::sample(inner, f));
+  return parmap::bench::summarise(std::move(t));
 }
 
 // One way of doing a call: the PARMAP_* settings it runs under (set before
@@ -144,31 +121,14 @@ void apply_env(const variant& v) {
   applied = key;
 }
 
-// Times several ways of doing the same call, interleaved: each round takes one
-// sample of each, starting from a different one each round, so that drifts of
-// the machine (clock, other load, page cache) fall on all alike. Calls under
-// 10 us get four times the rounds: their samples are the noisiest.
+// Times several ways of doing the same call, interleaved (interleave.hpp),
+// each sample under its variant's PARMAP_* settings.
 std::vector<stats> time_interleaved(const config& cfg, const std::vector<variant>& vs) {
-  std::vector<int> inner;
-  double fastest = INFINITY;
-  for (const auto& v : vs) {
-    apply_env(v);
-    double once = 0;
-    inner.push_back(calls_per_sample(cfg, v.call, &once));
-    fastest = std::min(fastest, once);
-  }
-  const int rounds = fastest < 10e-6 ? 4 * cfg.reps : cfg.reps;
-  std::vector<std::vector<double>> t(vs.size());
-  for (int r = 0; r < rounds; ++r) {
-    for (std::size_t k = 0; k < vs.size(); ++k) {
-      const std::size_t i = (k + static_cast<std::size_t>(r)) % vs.size();
-      apply_env(vs[i]);
-      t[i].push_back(sample(inner[i], vs[i].call));
-    }
-  }
+  std::vector<std::function<void()>> calls;
+  for (const auto& v : vs) calls.push_back(v.call);
+  auto out = parmap::bench::time_interleaved(cfg.reps, cfg.min_sample, calls,
+                                             [&](std::size_t i) { apply_env(vs[i]); });
   apply_env(variant{});
-  std::vector<stats> out;
-  for (auto& v : t) out.push_back(summarise(std::move(v)));
   return out;
 }
 
