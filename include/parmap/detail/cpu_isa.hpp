@@ -92,8 +92,9 @@ const cpu_kernels& active_cpu_kernels();
 // passes over a block runs in L1, where a pass costs its instructions, not
 // the memory's time, so half as many pay. Interleaved in one process on the
 // 2-core Intel Xeon VM (x*x + 2*x + 1, f32, 2 threads), 512-bit ran at
-// 0.68-0.95 x a parallel memcpy at 2^20-2^24 where 256-bit ran at 0.50-0.79,
-// 1.2-1.35 x as fast in every round (GCC; Clang keeps its own tuning).
+// 0.63-0.76 x a parallel memcpy at 2^20-2^24 where 256-bit ran at 0.44-0.56,
+// 1.3-1.5 x as fast in three runs (bench/results/cpu-intel-2core-2026-12-05-
+// interpreter-512.txt; GCC; Clang keeps its own tuning).
 #if PARMAP_CPU_ISA_X86 && !defined(__clang__)
 #define PARMAP_CPU_TARGET_AVX512_WIDE                                                              \
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,bmi,bmi2,popcnt,"      \
