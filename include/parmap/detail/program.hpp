@@ -492,8 +492,7 @@ PARMAP_HOST_DEVICE PARMAP_DEVICE_INLINE void run_instr(const program& p, const i
   case op_code::name: {                                         \
     using Fn = __VA_ARGS__;                                     \
     if constexpr (Fn::template supports<V>) {                   \
-      Fn f{};                                                   \
-      std::memcpy(static_cast<void*>(&f), c.params, sizeof(Fn));   \
+      const Fn f = load_op<Fn>(c);                              \
       PARMAP_LOOP(outlined(f, a[i]));                           \
     }                                                           \
     break;                                                      \
