@@ -105,7 +105,7 @@ PARMAP_CPU_TARGET_AVX2 __attribute__((noinline)) void step_avx2(const program& p
   run_instr(p, i, regs, len);
 }
 PARMAP_CPU_TARGET_AVX512_WIDE __attribute__((noinline)) void step_avx512(const program& p, const instr& i,
-                                                                    block_regs& regs, std::size_t len) {
+                                                                         block_regs& regs, std::size_t len) {
   run_instr(p, i, regs, len);
 }
 #endif
@@ -120,8 +120,8 @@ PARMAP_CPU_TARGET_AVX2 void program_chunk_avx2(const program& p, const void* in,
                                                std::size_t e) {
   program_body<&step_avx2>(p, in, out, b, e);
 }
-PARMAP_CPU_TARGET_AVX512_WIDE void program_chunk_avx512(const program& p, const void* in, void* out, std::size_t b,
-                                                   std::size_t e) {
+PARMAP_CPU_TARGET_AVX512_WIDE void program_chunk_avx512(const program& p, const void* in, void* out,
+                                                        std::size_t b, std::size_t e) {
   program_body<&step_avx512>(p, in, out, b, e);
 }
 #endif

@@ -72,34 +72,28 @@ const cpu_kernels& active_cpu_kernels();
 // list is changed, not arch= or tune=: GCC inlines only callees with the same
 // arch and tuning. Functions left out of line (libm's, the C++ runtime's)
 // stay baseline and are safe to call.
+//
+// PARMAP_CPU_TARGET_AVX512_WIDE: the program interpreter's AVX-512 loops, in
+// 512-bit vectors: each of its passes over a block runs in L1, where a pass
+// costs its instructions, not the memory's time, so half as many pay.
+// Interleaved in one process on the 2-core Intel Xeon VM (x*x + 2*x + 1, f32,
+// 2 threads), 512-bit ran at 0.63-0.76 x a parallel memcpy at 2^20-2^24 where
+// 256-bit ran at 0.44-0.56, 1.3-1.5 x as fast in three runs
+// (bench/results/cpu-intel-2core-2026-12-05-interpreter-512.txt; GCC; Clang
+// keeps its own tuning).
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define PARMAP_CPU_ISA_X86 1
+#define PARMAP_CPU_AVX512_FEATURES "avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,bmi,bmi2,popcnt"
 #define PARMAP_CPU_TARGET_AVX2 __attribute__((target("avx2,fma,bmi,bmi2,popcnt"), flatten))
 #if defined(__clang__)
-#define PARMAP_CPU_TARGET_AVX512                                                                   \
-  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,bmi,bmi2,popcnt"), flatten))
+#define PARMAP_CPU_TARGET_AVX512 __attribute__((target(PARMAP_CPU_AVX512_FEATURES), flatten))
+#define PARMAP_CPU_TARGET_AVX512_WIDE PARMAP_CPU_TARGET_AVX512
 #else
-#define PARMAP_CPU_TARGET_AVX512                                                                   \
-  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,bmi,bmi2,popcnt,"      \
-                        "prefer-vector-width=256"),                                                \
-                 flatten))
+#define PARMAP_CPU_TARGET_AVX512 \
+  __attribute__((target(PARMAP_CPU_AVX512_FEATURES ",prefer-vector-width=256"), flatten))
+#define PARMAP_CPU_TARGET_AVX512_WIDE \
+  __attribute__((target(PARMAP_CPU_AVX512_FEATURES ",prefer-vector-width=512"), flatten))
 #endif
 #else
 #define PARMAP_CPU_ISA_X86 0
-#endif
-
-// The program interpreter's AVX-512 loops in 512-bit vectors: each of its
-// passes over a block runs in L1, where a pass costs its instructions, not
-// the memory's time, so half as many pay. Interleaved in one process on the
-// 2-core Intel Xeon VM (x*x + 2*x + 1, f32, 2 threads), 512-bit ran at
-// 0.63-0.76 x a parallel memcpy at 2^20-2^24 where 256-bit ran at 0.44-0.56,
-// 1.3-1.5 x as fast in three runs (bench/results/cpu-intel-2core-2026-12-05-
-// interpreter-512.txt; GCC; Clang keeps its own tuning).
-#if PARMAP_CPU_ISA_X86 && !defined(__clang__)
-#define PARMAP_CPU_TARGET_AVX512_WIDE                                                              \
-  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,bmi,bmi2,popcnt,"      \
-                        "prefer-vector-width=512"),                                                \
-                 flatten))
-#elif PARMAP_CPU_ISA_X86
-#define PARMAP_CPU_TARGET_AVX512_WIDE PARMAP_CPU_TARGET_AVX512
 #endif
