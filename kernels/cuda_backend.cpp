@@ -1,6 +1,6 @@
 // The CUDA device backend: probe, pointer residency, memory, copies and
 // launches on the calling thread's per-thread stream. Built with g++ against
-// the CUDA runtime API; the Thrust kernels are in transform.cu.
+// the CUDA runtime API; the Thrust kernels are in transform.cu and program_transform*.cu.
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 #include <link.h>

@@ -1,5 +1,5 @@
 // CUDA's errors as parmap::gpu_error, for the CUDA backend (cuda_backend.cpp)
-// and the catalogue's kernels (transform.cu).
+// and the program's kernels (program_transform.hpp).
 #pragma once
 
 #include <cuda_runtime_api.h>

@@ -19,6 +19,7 @@
 
 #include "parmap/detail/program_gpu.hpp"
 #include "parmap/parmap.hpp"
+#include "support/gpu_interpreter.hpp"
 #include "support/reference.hpp"
 #include "support/sim_backend.hpp"
 
@@ -95,27 +96,20 @@ int spills_checked(const gpu_program& g) {
   return spills;
 }
 
-// The GPU interpreter built for Types on g, four elements at a time and one
-// by one, against the expected values.
-template <class T, class Types>
-void check_gpu_interpreter(const gpu_program& g, const std::vector<T>& in, const std::vector<T>& expected,
-                           const char* types) {
-  SCOPED_TRACE(std::string(parmap::detail::numpy_name(dtype_of<T>::value)) + ", " + types);
-  std::vector<T> four(in.size(), T(7)), one(in.size(), T(7));
-  std::size_t i = 0;
-  for (; i + 4 <= in.size(); i += 4) parmap::detail::run_gpu_program<T, 4, Types>(g, &in[i], &four[i]);
-  for (; i < in.size(); ++i) parmap::detail::run_gpu_program<T, 1, Types>(g, &in[i], &four[i]);
-  for (i = 0; i < in.size(); ++i) parmap::detail::run_gpu_program<T, 1, Types>(g, &in[i], &one[i]);
-  EXPECT_TRUE(parmap::test::elements_match<T>(expected, four, true)) << "four at a time";
-  EXPECT_TRUE(parmap::test::elements_match<T>(expected, one, true)) << "one by one";
-}
-
-// The interpreter for every type, and for a narrow program the one for T
-// and bool alone (the GPU runs that one).
+// The GPU interpreter on g, four elements at a time and one by one, against
+// the expected values: built for every type, and for a narrow program also
+// the one for T and bool alone (the GPU runs that one).
 template <class T>
 void check_gpu_interpreter(const gpu_program& g, const std::vector<T>& in, const std::vector<T>& expected) {
-  check_gpu_interpreter<T, parmap::detail::all_types>(g, in, expected, "all types");
-  if (g.narrow) check_gpu_interpreter<T, parmap::detail::only_type<T>>(g, in, expected, "narrow");
+  for (const bool narrow : {false, true}) {
+    if (narrow && !g.narrow) continue;
+    SCOPED_TRACE(std::string(parmap::detail::numpy_name(dtype_of<T>::value)) + (narrow ? ", narrow" : ", all types"));
+    std::vector<T> four(in.size(), T(7)), one(in.size(), T(7));
+    parmap::test::run_gpu_interpreter<T>(g, in.data(), four.data(), in.size(), 4, narrow);
+    parmap::test::run_gpu_interpreter<T>(g, in.data(), one.data(), in.size(), 1, narrow);
+    EXPECT_TRUE(parmap::test::elements_match<T>(expected, four, true)) << "four at a time";
+    EXPECT_TRUE(parmap::test::elements_match<T>(expected, one, true)) << "one by one";
+  }
 }
 
 // f on every path for T, against f itself.
