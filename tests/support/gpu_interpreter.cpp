@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "parmap/detail/op_code.hpp"
+
 namespace parmap::test {
 namespace {
 
@@ -28,13 +30,10 @@ void run_gpu_interpreter(const detail::gpu_program& g, const T* x, T* y, std::si
   }
 }
 
-template void run_gpu_interpreter<float>(const detail::gpu_program&, const float*, float*, std::size_t, std::size_t,
-                                         bool);
-template void run_gpu_interpreter<double>(const detail::gpu_program&, const double*, double*, std::size_t,
+#define PARMAP_Y(name, type, ...)                                                                     \
+  template void run_gpu_interpreter<type>(const detail::gpu_program&, const type*, type*, std::size_t, \
                                           std::size_t, bool);
-template void run_gpu_interpreter<std::int32_t>(const detail::gpu_program&, const std::int32_t*, std::int32_t*,
-                                                std::size_t, std::size_t, bool);
-template void run_gpu_interpreter<std::int64_t>(const detail::gpu_program&, const std::int64_t*, std::int64_t*,
-                                                std::size_t, std::size_t, bool);
+PARMAP_TYPE_LIST(PARMAP_Y)
+#undef PARMAP_Y
 
 }  // namespace parmap::test

@@ -1,11 +1,11 @@
 // The GPU's accumulator machine (detail/program_gpu.hpp) run here on the
-// host: the code the GPU functor runs, built once in gpu_interpreter.cpp for
-// the four element types (each build is a large instantiation; compiling it
-// in every test file that checks a program would cost minutes per build).
+// host: the code the GPU functor runs, instantiated once, in
+// gpu_interpreter.cpp, for the element types of PARMAP_TYPE_LIST (each is a
+// large instantiation; compiling it in every test file that checks a program
+// would cost minutes per build).
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 
 #include "parmap/detail/program_gpu.hpp"
 
@@ -18,14 +18,5 @@ namespace parmap::test {
 template <class T>
 void run_gpu_interpreter(const detail::gpu_program& g, const T* x, T* y, std::size_t n, std::size_t lanes,
                          bool narrow);
-
-extern template void run_gpu_interpreter<float>(const detail::gpu_program&, const float*, float*, std::size_t,
-                                                std::size_t, bool);
-extern template void run_gpu_interpreter<double>(const detail::gpu_program&, const double*, double*, std::size_t,
-                                                 std::size_t, bool);
-extern template void run_gpu_interpreter<std::int32_t>(const detail::gpu_program&, const std::int32_t*,
-                                                       std::int32_t*, std::size_t, std::size_t, bool);
-extern template void run_gpu_interpreter<std::int64_t>(const detail::gpu_program&, const std::int64_t*,
-                                                       std::int64_t*, std::size_t, std::size_t, bool);
 
 }  // namespace parmap::test
