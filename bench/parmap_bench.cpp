@@ -51,6 +51,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cpu_ceilings.hpp"
+#include "git_commit.hpp"  // PARMAP_GIT_COMMIT, written at each build (cmake/git_commit.cmake)
 #include "gpu_timing.hpp"
 #include "interleave.hpp"
 #include "parmap/detail/calibration.hpp"
