@@ -68,25 +68,42 @@ PARMAP_CPU_TARGET_AVX512 void hand_avx512(const op_call& c, const void* x, void*
   hand_body(c, x, y, b, e);
 }
 #endif
+#if PARMAP_CPU_AVX512_WIDE
+PARMAP_CPU_TARGET_AVX512_WIDE void copy_avx512_wide(const unsigned char* x, unsigned char* y, std::size_t b,
+                                                    std::size_t e) {
+  copy_body(x, y, b, e);
+}
+PARMAP_CPU_TARGET_AVX512_WIDE void hand_avx512_wide(const op_call& c, const void* x, void* y, std::size_t b,
+                                                    std::size_t e) {
+  hand_body(c, x, y, b, e);
+}
+#endif
 
 using copy_fn = void (*)(const unsigned char*, unsigned char*, std::size_t, std::size_t);
 using hand_fn = void (*)(const op_call&, const void*, void*, std::size_t, std::size_t);
 
-copy_fn copy_for(cpu_isa isa) {
-  (void)detail::cpu_kernels_for(isa);  // config_error when the CPU lacks it
-#if PARMAP_CPU_ISA_X86
-  if (isa == cpu_isa::avx512) return &copy_avx512;
-  if (isa == cpu_isa::avx2) return &copy_avx2;
+// The loops of the set and width of `loops`, a table of this CPU's.
+copy_fn copy_for(const detail::cpu_kernels& loops) {
+#if PARMAP_CPU_AVX512_WIDE
+  if (loops.isa == cpu_isa::avx512 && loops.vector_bits == 512) return &copy_avx512_wide;
 #endif
+#if PARMAP_CPU_ISA_X86
+  if (loops.isa == cpu_isa::avx512) return &copy_avx512;
+  if (loops.isa == cpu_isa::avx2) return &copy_avx2;
+#endif
+  (void)loops;
   return &copy_baseline;
 }
 
-hand_fn hand_for(cpu_isa isa) {
-  (void)detail::cpu_kernels_for(isa);
-#if PARMAP_CPU_ISA_X86
-  if (isa == cpu_isa::avx512) return &hand_avx512;
-  if (isa == cpu_isa::avx2) return &hand_avx2;
+hand_fn hand_for(const detail::cpu_kernels& loops) {
+#if PARMAP_CPU_AVX512_WIDE
+  if (loops.isa == cpu_isa::avx512 && loops.vector_bits == 512) return &hand_avx512_wide;
 #endif
+#if PARMAP_CPU_ISA_X86
+  if (loops.isa == cpu_isa::avx512) return &hand_avx512;
+  if (loops.isa == cpu_isa::avx2) return &hand_avx2;
+#endif
+  (void)loops;
   return &hand_baseline;
 }
 
@@ -107,18 +124,18 @@ void parallel_memcpy(const void* x, void* y, std::size_t bytes) {
   copy_lines(bytes, [&](std::size_t b, std::size_t e) { std::memcpy(py + b, px + b, e - b); });
 }
 
-void parallel_copy_loop(cpu_isa isa, const void* x, void* y, std::size_t bytes) {
-  const copy_fn copy = copy_for(isa);
+void parallel_copy_loop(const detail::cpu_kernels& loops, const void* x, void* y, std::size_t bytes) {
+  const copy_fn copy = copy_for(loops);
   const auto* px = static_cast<const unsigned char*>(x);
   auto* py = static_cast<unsigned char*>(y);
   copy_lines(bytes, [&](std::size_t b, std::size_t e) { copy(px, py, b, e); });
 }
 
-void hand_loop(cpu_isa isa, const op_call& c, const void* x, void* y, std::size_t n) {
+void hand_loop(const detail::cpu_kernels& loops, const op_call& c, const void* x, void* y, std::size_t n) {
   if (c.code != op_code::square && c.code != op_code::affine && c.code != op_code::exp && c.code != op_code::sqrt) {
     throw std::invalid_argument("hand_loop: only square, affine, exp and sqrt are written out");
   }
-  const hand_fn hand = hand_for(isa);
+  const hand_fn hand = hand_for(loops);
   on_all_cores(n, [&](std::size_t b, std::size_t e) { hand(c, x, y, b, e); });
 }
 

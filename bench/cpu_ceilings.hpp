@@ -18,10 +18,12 @@ namespace parmap::bench {
 
 // One all-core copy of `bytes` from x to y, by memcpy.
 void parallel_memcpy(const void* x, void* y, std::size_t bytes);
-// One all-core copy of `bytes` from x to y, by a loop built for isa.
-void parallel_copy_loop(detail::cpu_isa isa, const void* x, void* y, std::size_t bytes);
-// y[i] = op(x[i]) for i < n on all cores, by a loop built for isa; c is
-// square, affine, exp or sqrt (std::invalid_argument otherwise).
-void hand_loop(detail::cpu_isa isa, const detail::op_call& c, const void* x, void* y, std::size_t n);
+// One all-core copy of `bytes` from x to y, by a loop built for the set and
+// vector width of `loops` (detail::active_cpu_kernels(): parmap's own).
+void parallel_copy_loop(const detail::cpu_kernels& loops, const void* x, void* y, std::size_t bytes);
+// y[i] = op(x[i]) for i < n on all cores, by a loop built for the set and
+// width of `loops`; c is square, affine, exp or sqrt (std::invalid_argument
+// otherwise).
+void hand_loop(const detail::cpu_kernels& loops, const detail::op_call& c, const void* x, void* y, std::size_t n);
 
 }  // namespace parmap::bench

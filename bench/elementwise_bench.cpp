@@ -91,9 +91,9 @@ int main(int argc, char** argv) {
   const auto g = parmap::elementwise([](auto x) { return x * 2.5 + 1; });
   const auto wide_program = parmap::detail::program_call(g.program_for(parmap::detail::dtype::f32).code,
                                                          parmap::detail::dtype::f32);
-  const parmap::detail::cpu_isa isa = parmap::detail::active_cpu_kernels().isa;
+  const parmap::detail::cpu_kernels& loops = parmap::detail::active_cpu_kernels();
   std::printf("# %s, %d instructions; CPU loops: %s; %s\n", traced.what.c_str(), static_cast<int>(traced.code.count),
-              parmap::detail::to_string(isa), parmap::gpu_description().c_str());
+              loops.name, parmap::gpu_description().c_str());
 
   const std::size_t lo = parse_size(min_size), hi = parse_size(max_size);
   std::vector<float> x(hi), y(hi);
@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
         {// The copy bound: the faster of memcpy and a copy loop of the CPU
          // loops' instruction set (bench/cpu_ceilings.hpp).
          [&] { parmap::bench::parallel_memcpy(px, py, n * sizeof(float)); },
-         [&] { parmap::bench::parallel_copy_loop(isa, px, py, n * sizeof(float)); },
+         [&] { parmap::bench::parallel_copy_loop(loops, px, py, n * sizeof(float)); },
          [&] {
            PARMAP_OMP(parallel for simd schedule(static))
            for (std::size_t i = 0; i < n; ++i) py[i] = px[i] * px[i] + 2 * px[i] + 1;

@@ -170,8 +170,8 @@ bool with_op(const std::string& name, Body&& body) {
 class sweep {
  public:
   sweep(const config& cfg, const parmap::bench::gpu_machine& gpu) : cfg_(cfg), gpu_(gpu) {}
-  // The instruction set of parmap's CPU loops, and so of the ceilings' loops.
-  const parmap::detail::cpu_isa isa_ = parmap::detail::active_cpu_kernels().isa;
+  // The instruction set and width of parmap's CPU loops, and so of the ceilings' loops.
+  const parmap::detail::cpu_kernels& loops_ = parmap::detail::active_cpu_kernels();
 
   template <class T>
   void run_type(const std::string& type, parmap::detail::progress_bar& bar) {
@@ -234,8 +234,8 @@ class sweep {
     const auto call = parmap::detail::make_op_call<T>(op);
     std::vector<variant> maps = {
         {"cpu-memcpy", {}, parallel_memcpy},
-        {"cpu-copy-loop", {}, [&] { parmap::bench::parallel_copy_loop(isa_, px, py, nbytes); }},
-        {"cpu-hand", {}, [&] { parmap::bench::hand_loop(isa_, call, px, py, n); }},
+        {"cpu-copy-loop", {}, [&] { parmap::bench::parallel_copy_loop(loops_, px, py, nbytes); }},
+        {"cpu-hand", {}, [&] { parmap::bench::hand_loop(loops_, call, px, py, n); }},
     };
     const auto forced = [&](parmap::backend b) {
       return [&, b] { parmap::map(op, in, out, {.where = b}); };
@@ -407,8 +407,8 @@ std::string num(double v) {
 }
 
 struct machine_info {
-  std::string cpu, cpu_isa, gpu, gpu_versions, commit, date;
-  int cores = 0, threads = 0;
+  std::string cpu, cpu_isa, cpu_loops, gpu, gpu_versions, commit, date;
+  int cores = 0, threads = 0, cpu_vector_bits = 0;
   double gpu_gib = 0;
 };
 
@@ -419,7 +419,8 @@ void write_json(const std::string& path, const machine_info& m, const config& cf
   const auto text = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
   json j;
   j["schema"] = "parmap-bench/1";
-  j["machine"] = {{"cpu", m.cpu},           {"cpu_isa", m.cpu_isa},  {"cores", m.cores},
+  j["machine"] = {{"cpu", m.cpu},           {"cpu_isa", m.cpu_isa},  {"cpu_vector_bits", m.cpu_vector_bits},
+                  {"cores", m.cores},
                   {"omp_threads", m.threads}, {"gpu", m.gpu},
                   {"gpu_memory_gib", number(m.gpu_gib)}, {"gpu_versions", m.gpu_versions},
                   {"commit", m.commit},     {"date", m.date}};
@@ -681,7 +682,10 @@ int main(int argc, char** argv) {
   machine_info m;
   m.cpu = cpu_model();
   try {
-    m.cpu_isa = parmap::detail::to_string(parmap::detail::active_cpu_kernels().isa);
+    const parmap::detail::cpu_kernels& loops = parmap::detail::active_cpu_kernels();
+    m.cpu_isa = parmap::detail::to_string(loops.isa);
+    m.cpu_vector_bits = static_cast<int>(loops.vector_bits);
+    m.cpu_loops = loops.name;
   } catch (const parmap::config_error& e) {
     std::fprintf(stderr, "parmap-bench: %s\n", e.what());
     return 2;
@@ -697,7 +701,7 @@ int main(int argc, char** argv) {
   std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   m.date = date;
   std::printf("parmap-bench  %s\nCPU: %s, %d cores, %d OpenMP threads, %s loops\nGPU: %s%s%s\ncommit %s\n\n",
-              m.date.c_str(), m.cpu.c_str(), m.cores, m.threads, m.cpu_isa.c_str(), m.gpu.c_str(), gpu.available ? ", " : "", m.gpu_versions.c_str(),
+              m.date.c_str(), m.cpu.c_str(), m.cores, m.threads, m.cpu_loops.c_str(), m.gpu.c_str(), gpu.available ? ", " : "", m.gpu_versions.c_str(),
               m.commit.c_str());
 
   if (gpu.available) {  // automatic mode's calibration, loaded or measured now, not inside a timing

@@ -66,6 +66,7 @@ def main():
     fig.suptitle(f"parmap-bench  {m['date'][:10]}  commit {m['commit']}\nCPU: {m['cpu']} "
                  f"({m['omp_threads']} threads"
                  + (f", {m['cpu_isa']} loops" if m.get("cpu_isa") else "")
+                 + (f" ({m['cpu_vector_bits']}-bit)" if m.get("cpu_vector_bits") else "")
                  + f")   GPU: {m['gpu']}", fontsize=10)
     for row, (op, typ) in enumerate(combos):
         series = times[(op, typ)]

@@ -34,6 +34,12 @@ PARMAP_CPU_TARGET_AVX512 void catalogue_chunk_avx512(const op_call& c, const voi
   catalogue_body(c, in, out, b, e, fail);
 }
 #endif
+#if PARMAP_CPU_AVX512_WIDE
+PARMAP_CPU_TARGET_AVX512_WIDE void catalogue_chunk_avx512_wide(const op_call& c, const void* in, void* out,
+                                                               std::size_t b, std::size_t e, failure& fail) {
+  catalogue_body(c, in, out, b, e, fail);
+}
+#endif
 
 void cpu_catalogue(const cpu_kernels& k, const op_call& c, const void* in, void* out, std::size_t first,
                    std::size_t last, int threads) {

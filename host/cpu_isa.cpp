@@ -41,12 +41,25 @@ std::string names_of(unsigned set) {
 }
 
 constexpr cpu_kernels tables[] = {
-    {cpu_isa::baseline, &catalogue_chunk_baseline, &program_chunk_baseline},
+    {cpu_isa::baseline, 128, "baseline", &catalogue_chunk_baseline, &program_chunk_baseline},
 #if PARMAP_CPU_ISA_X86
-    {cpu_isa::avx2, &catalogue_chunk_avx2, &program_chunk_avx2},
-    {cpu_isa::avx512, &catalogue_chunk_avx512, &program_chunk_avx512},
+    {cpu_isa::avx2, 256, "avx2", &catalogue_chunk_avx2, &program_chunk_avx2},
+    {cpu_isa::avx512, 256, "avx512 (256-bit vectors)", &catalogue_chunk_avx512, &program_chunk_avx512},
+#endif
+#if PARMAP_CPU_AVX512_WIDE
+    {cpu_isa::avx512, 512, "avx512 (512-bit vectors)", &catalogue_chunk_avx512_wide, &program_chunk_avx512_wide},
 #endif
 };
+
+std::string widths_of(cpu_isa isa) {
+  std::string s;
+  for (const cpu_kernels& k : tables) {
+    if (k.isa != isa) continue;
+    if (!s.empty()) s += " or ";
+    s += std::to_string(k.vector_bits);
+  }
+  return s;
+}
 
 }  // namespace
 
@@ -89,9 +102,39 @@ cpu_isa select_cpu_isa(std::optional<cpu_isa> asked, unsigned supported) {
   return best;
 }
 
-const cpu_kernels& cpu_kernels_for(cpu_isa isa) {
+std::span<const cpu_kernels> all_cpu_kernels() noexcept { return tables; }
+
+unsigned default_vector_bits(cpu_isa isa, bool intel) noexcept {
+  switch (isa) {
+    case cpu_isa::baseline: return 128;
+    case cpu_isa::avx2: return 256;
+    case cpu_isa::avx512: return intel ? 512 : 256;
+  }
+  return 128;
+}
+
+bool cpu_is_intel() noexcept {
+#if PARMAP_CPU_ISA_X86
+  __builtin_cpu_init();
+  return __builtin_cpu_is("intel");
+#else
+  return false;
+#endif
+}
+
+const cpu_kernels& cpu_kernels_for(cpu_isa isa, unsigned vector_bits) {
   const cpu_isa chosen = select_cpu_isa(isa, supported_cpu_isas());
-  return tables[static_cast<unsigned>(chosen)];
+  const unsigned bits = vector_bits != 0 ? vector_bits : default_vector_bits(chosen, cpu_is_intel());
+  const cpu_kernels* any = nullptr;
+  for (const cpu_kernels& k : tables) {
+    if (k.isa != chosen) continue;
+    if (k.vector_bits == bits) return k;
+    if (any == nullptr) any = &k;
+  }
+  // auto's width where this build lacks it (a Clang build: one AVX-512 table)
+  if (vector_bits == 0 && any != nullptr) return *any;
+  throw config_error("parmap: PARMAP_CPU_VECTOR_BITS=" + std::to_string(bits) + ": the " + to_string(chosen) +
+                     " loops are built in " + widths_of(chosen) + "-bit vectors");
 }
 
 }  // namespace parmap::detail

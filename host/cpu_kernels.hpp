@@ -18,6 +18,9 @@ PARMAP_CPU_KERNELS_OF(baseline)
 PARMAP_CPU_KERNELS_OF(avx2)
 PARMAP_CPU_KERNELS_OF(avx512)
 #endif
+#if PARMAP_CPU_AVX512_WIDE
+PARMAP_CPU_KERNELS_OF(avx512_wide)
+#endif
 #undef PARMAP_CPU_KERNELS_OF
 
 }  // namespace parmap::detail

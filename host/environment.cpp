@@ -54,6 +54,7 @@ split_setting parse_split(std::string_view name, std::string_view v) {
 environment read_environment() {
   environment env;
   std::optional<cpu_isa> isa;  // auto
+  unsigned vector_bits = 0;    // auto
   constexpr std::string_view prefix = "PARMAP_";
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     // Most variables fail on the first letter.
@@ -84,9 +85,15 @@ environment read_environment() {
     } else if (name == "PARMAP_CPU_ISA") {
       if (value == "auto" || value.empty()) isa = std::nullopt;
       else if (!(isa = parse_cpu_isa(value))) bad(name, value, "auto, baseline, avx2 or avx512");
+    } else if (name == "PARMAP_CPU_VECTOR_BITS") {
+      if (value == "auto" || value.empty()) vector_bits = 0;
+      else if (value == "128") vector_bits = 128;
+      else if (value == "256") vector_bits = 256;
+      else if (value == "512") vector_bits = 512;
+      else bad(name, value, "auto, 128, 256 or 512");
     }
   }
-  env.cpu = &cpu_kernels_for(select_cpu_isa(isa, supported_cpu_isas()));
+  env.cpu = &cpu_kernels_for(select_cpu_isa(isa, supported_cpu_isas()), vector_bits);
   return env;
 }
 

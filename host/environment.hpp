@@ -22,11 +22,13 @@ struct environment {
   std::optional<std::size_t> max_blocking;         // PARMAP_MAX_BLOCKING=N (>= 1)
   split_setting split;                             // PARMAP_SPLIT=auto|off|<cpu share>
   std::optional<bool> register_host;               // PARMAP_HOST_REGISTER=auto|on|off (auto: nullopt)
-  const cpu_kernels* cpu = nullptr;                // PARMAP_CPU_ISA=auto|baseline|avx2|avx512: its loops
+  const cpu_kernels* cpu = nullptr;                // PARMAP_CPU_ISA=auto|baseline|avx2|avx512 and
+                                                   // PARMAP_CPU_VECTOR_BITS=auto|128|256|512: the loops
 };
 
 // Reads environ now. Throws config_error naming the variable and the value
-// when one is bad, or PARMAP_CPU_ISA names a set this CPU cannot run.
+// when one is bad, PARMAP_CPU_ISA names a set this CPU cannot run, or
+// PARMAP_CPU_VECTOR_BITS a width the set is not built in.
 environment read_environment();
 // The kept reading is the context's (current_environment, context.hpp).
 

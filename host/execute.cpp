@@ -172,7 +172,7 @@ void vmap(const call_info& call, const map_thunks& t, const options& opt) {
   });
   const cpu_kernels& loops = p.cpu != nullptr ? *p.cpu : active_cpu_kernels();
   const host_body host{{t.in, t.out, t.op != nullptr ? *t.op : op_call{}, t.chunk, &loops}, t.element};
-  if (!t.chunk) o.cpu_loops = to_string(loops.isa);
+  if (!t.chunk) o.cpu_loops = loops.name;
   if (p.path() == exec_path::serial) {  // small maps: the chunk body straight away
     host.cpu(0, n, 1);
   } else if (const auto* g = std::get_if<gpu_run>(&p.run)) {

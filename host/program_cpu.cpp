@@ -2,8 +2,8 @@
 // each instruction is one SIMD loop over a block of elements small enough to
 // stay in the core's cache, so a program of k instructions reads its input
 // and writes its output once, like a fused loop. Compiled once per
-// instruction set (detail/cpu_isa.hpp), like the built-in ops' loops; the
-// AVX-512 set in 512-bit vectors (PARMAP_CPU_TARGET_AVX512_WIDE).
+// instruction set (detail/cpu_isa.hpp) and AVX-512 width, like the built-in
+// ops' loops.
 #include "cpu_kernels.hpp"
 
 #include <algorithm>
@@ -104,8 +104,14 @@ PARMAP_CPU_TARGET_AVX2 __attribute__((noinline)) void step_avx2(const program& p
                                                                 std::size_t len) {
   run_instr(p, i, regs, len);
 }
-PARMAP_CPU_TARGET_AVX512_WIDE __attribute__((noinline)) void step_avx512(const program& p, const instr& i,
-                                                                         block_regs& regs, std::size_t len) {
+PARMAP_CPU_TARGET_AVX512 __attribute__((noinline)) void step_avx512(const program& p, const instr& i,
+                                                                    block_regs& regs, std::size_t len) {
+  run_instr(p, i, regs, len);
+}
+#endif
+#if PARMAP_CPU_AVX512_WIDE
+PARMAP_CPU_TARGET_AVX512_WIDE __attribute__((noinline)) void step_avx512_wide(const program& p, const instr& i,
+                                                                              block_regs& regs, std::size_t len) {
   run_instr(p, i, regs, len);
 }
 #endif
@@ -120,9 +126,15 @@ PARMAP_CPU_TARGET_AVX2 void program_chunk_avx2(const program& p, const void* in,
                                                std::size_t e) {
   program_body<&step_avx2>(p, in, out, b, e);
 }
-PARMAP_CPU_TARGET_AVX512_WIDE void program_chunk_avx512(const program& p, const void* in, void* out,
-                                                        std::size_t b, std::size_t e) {
+PARMAP_CPU_TARGET_AVX512 void program_chunk_avx512(const program& p, const void* in, void* out, std::size_t b,
+                                                   std::size_t e) {
   program_body<&step_avx512>(p, in, out, b, e);
+}
+#endif
+#if PARMAP_CPU_AVX512_WIDE
+PARMAP_CPU_TARGET_AVX512_WIDE void program_chunk_avx512_wide(const program& p, const void* in, void* out,
+                                                             std::size_t b, std::size_t e) {
+  program_body<&step_avx512_wide>(p, in, out, b, e);
 }
 #endif
 

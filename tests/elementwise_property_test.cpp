@@ -427,7 +427,7 @@ bool run_case(splitmix& rng, where_to w, bool transcendental, std::string& what)
   EXPECT_TRUE(inside) << what << ": wrote outside the output span";
   bool as_baseline = true;
   if (w == where_to::interpreter && n > 0) {  // PARMAP_CPU_ISA's loops, bit for bit the baseline loops'
-    const std::string loops = std::string("CPU loops: ") + to_string(parmap::detail::active_cpu_kernels().isa);
+    const std::string loops = std::string("CPU loops: ") + parmap::detail::active_cpu_kernels().name;
     EXPECT_NE(r.reason.find(loops), std::string::npos) << r.reason;
     std::vector<T> base(n, T(7));
     parmap::detail::cpu_kernels_for(parmap::detail::cpu_isa::baseline).program(*prog, in.data(), base.data(), 0, n);
@@ -470,11 +470,13 @@ TEST(ElementwiseProperty, RandomTreesMatchCppOnTheInterpreterAndTheSimulatedGpu)
   run_cases(paths, true, env_number("PARMAP_PROPERTY_CASES", 400));
 }
 
-// Each instruction set this CPU has, forced in turn with PARMAP_CPU_ISA: the
-// interpreter against C++ and against the baseline loops, bit for bit.
+// Each instruction set and vector width this CPU has, forced in turn with
+// PARMAP_CPU_ISA and PARMAP_CPU_VECTOR_BITS: the interpreter against C++ and
+// against the baseline loops, bit for bit.
 TEST(ElementwiseProperty, EveryInstructionSetOfThisCpuMatchesCppAndTheBaselineLoops) {
-  const int ran = parmap::test::for_each_cpu_isa([](parmap::detail::cpu_isa) {
-    run_cases({where_to::interpreter}, true, env_number("PARMAP_PROPERTY_CASES", 400) / 2);
+  const std::uint64_t tables = parmap::detail::all_cpu_kernels().size();
+  const int ran = parmap::test::for_each_cpu_isa([&](const parmap::detail::cpu_kernels&) {
+    run_cases({where_to::interpreter}, true, env_number("PARMAP_PROPERTY_CASES", 400) * 3 / 2 / tables);
   });
   EXPECT_GE(ran, 1);
 }

@@ -216,7 +216,7 @@ bool run_case(splitmix& rng, path p, bool simulated, std::string& what) {
       EXPECT_TRUE(untouched) << "input modified";
       ok = ok && same && untouched;
       if (p == path::cpu) {  // the loops of PARMAP_CPU_ISA's set, bit for bit the baseline loops'
-        const std::string loops = std::string("CPU loops: ") + to_string(parmap::detail::active_cpu_kernels().isa);
+        const std::string loops = std::string("CPU loops: ") + parmap::detail::active_cpu_kernels().name;
         const bool named = n == 0 || rep.reason.find(loops) != std::string::npos;
         EXPECT_TRUE(named) << rep.reason;
         std::vector<T> base(n, T(7));
@@ -282,11 +282,13 @@ TEST(Property, RandomCasesMatchTheSerialReference) {
   run_cases(paths, env_number("PARMAP_PROPERTY_CASES", 3000));
 }
 
-// Each instruction set this CPU has, forced in turn with PARMAP_CPU_ISA: the
-// CPU's loops against the reference and the baseline loops, bit for bit.
+// Each instruction set and vector width this CPU has, forced in turn with
+// PARMAP_CPU_ISA and PARMAP_CPU_VECTOR_BITS: the CPU's loops against the
+// reference and the baseline loops, bit for bit.
 TEST(Property, EveryInstructionSetOfThisCpuMatchesTheBaselineLoops) {
-  const int ran = parmap::test::for_each_cpu_isa([](parmap::detail::cpu_isa) {
-    run_cases({path::cpu}, env_number("PARMAP_PROPERTY_CASES", 3000) / 3);
+  const std::uint64_t tables = parmap::detail::all_cpu_kernels().size();
+  const int ran = parmap::test::for_each_cpu_isa([&](const parmap::detail::cpu_kernels&) {
+    run_cases({path::cpu}, env_number("PARMAP_PROPERTY_CASES", 3000) / tables);
   });
   EXPECT_GE(ran, 1);
 }

@@ -156,7 +156,7 @@ def test_the_report_names_the_cpu_loops_instruction_set(monkeypatch):
     parmap.map(ops.square, x, report=r, backend="cpu")
     assert "CPU loops: " in r.reason
     widest = r.reason.split("CPU loops: ")[1].split(";")[0]
-    assert widest in ("baseline", "avx2", "avx512")
+    assert widest in ("baseline", "avx2", "avx512 (256-bit vectors)", "avx512 (512-bit vectors)")
     # Forced to baseline: the same results, and the report says so.
     monkeypatch.setenv("PARMAP_CPU_ISA", "baseline")
     parmap.reload_environment()
@@ -168,8 +168,24 @@ def test_the_report_names_the_cpu_loops_instruction_set(monkeypatch):
         parmap.reload_environment()
         with pytest.raises(parmap.ConfigError, match="PARMAP_CPU_ISA"):
             parmap.map(ops.square, x)
+        # The AVX-512 set's width, where the CPU has the set; a width the
+        # set is not built in is an error naming the variable.
+        if widest.startswith("avx512"):
+            monkeypatch.setenv("PARMAP_CPU_ISA", "avx512")
+            for bits in ("256", "512"):
+                monkeypatch.setenv("PARMAP_CPU_VECTOR_BITS", bits)
+                parmap.reload_environment()
+                y = parmap.map(ops.square, x, report=r, backend="cpu")
+                assert f"CPU loops: avx512 ({bits}-bit vectors)" in r.reason
+                np.testing.assert_array_equal(y, np.square(x))
+        monkeypatch.setenv("PARMAP_CPU_ISA", "baseline")
+        monkeypatch.setenv("PARMAP_CPU_VECTOR_BITS", "512")
+        parmap.reload_environment()
+        with pytest.raises(parmap.ConfigError, match="PARMAP_CPU_VECTOR_BITS=512"):
+            parmap.map(ops.square, x)
     finally:
         monkeypatch.delenv("PARMAP_CPU_ISA")
+        monkeypatch.delenv("PARMAP_CPU_VECTOR_BITS", raising=False)
         parmap.reload_environment()
     parmap.map(ops.square, x, report=r, backend="cpu")
     assert f"CPU loops: {widest}" in r.reason

@@ -240,10 +240,12 @@ class env_var {
   std::string old_;
 };
 
-// Runs body(isa) once for each instruction set of the CPU loops that this CPU
-// has, with PARMAP_CPU_ISA forcing it (and checked in force); the sets it
-// lacks are named on stdout as not run. Returns how many ran.
-int for_each_cpu_isa(const std::function<void(parmap::detail::cpu_isa)>& body);
+// Runs body(loops) once for each table of CPU loops (instruction set and
+// vector width, detail::all_cpu_kernels()) that this CPU can run, with
+// PARMAP_CPU_ISA and PARMAP_CPU_VECTOR_BITS forcing it (and checked in
+// force); the sets it lacks are named on stdout as not run. Returns how many
+// ran.
+int for_each_cpu_isa(const std::function<void(const parmap::detail::cpu_kernels&)>& body);
 
 // Unsets the PARMAP_* variables a developer may have set that steer which
 // path a call takes or what it logs, for the guard's lifetime.

@@ -139,17 +139,18 @@ env_var::~env_var() {
   parmap::reload_environment();
 }
 
-int for_each_cpu_isa(const std::function<void(parmap::detail::cpu_isa)>& body) {
+int for_each_cpu_isa(const std::function<void(const parmap::detail::cpu_kernels&)>& body) {
   int ran = 0;
-  for (const parmap::detail::cpu_isa isa : parmap::detail::all_cpu_isas) {
-    if (!parmap::detail::cpu_supports(isa)) {
-      std::cout << "[ cpu isa  ] " << to_string(isa) << ": not on this CPU, not run\n";
+  for (const parmap::detail::cpu_kernels& k : parmap::detail::all_cpu_kernels()) {
+    if (!parmap::detail::cpu_supports(k.isa)) {
+      std::cout << "[ cpu isa  ] " << k.name << ": not on this CPU, not run\n";
       continue;
     }
-    const env_var forced("PARMAP_CPU_ISA", to_string(isa));
-    EXPECT_EQ(parmap::detail::active_cpu_kernels().isa, isa);
-    std::cout << "[ cpu isa  ] " << to_string(isa) << "\n";
-    body(isa);
+    const env_var forced("PARMAP_CPU_ISA", to_string(k.isa));
+    const env_var width("PARMAP_CPU_VECTOR_BITS", std::to_string(k.vector_bits).c_str());
+    EXPECT_EQ(&parmap::detail::active_cpu_kernels(), &k);
+    std::cout << "[ cpu isa  ] " << k.name << "\n";
+    body(k);
     ++ran;
   }
   return ran;

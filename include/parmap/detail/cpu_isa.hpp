@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "catalogue.hpp"
@@ -22,12 +23,15 @@ namespace parmap::detail {
 // The sets, from the one every x86-64 (or aarch64) CPU has up.
 //   baseline  x86-64 SSE2 (aarch64: NEON); the only one on other targets
 //   avx2      AVX2, FMA, BMI1/2 and POPCNT (x86-64-v3's vector part)
-//   avx512    AVX-512 F, BW, DQ, VL and CD (x86-64-v4) in 256-bit vectors, as
-//             GCC and LLVM tune for AVX-512 CPUs: the instructions AVX2
-//             lacks (vpmullq for int64, masked tails) without 512-bit
-//             vectors, which streamed from memory ran 5-15 % slower than
-//             256-bit ones (2-core AMD EPYC VM, Zen 4) and in cache no faster
-//             (the program interpreter's: 512-bit, PARMAP_CPU_TARGET_AVX512_WIDE)
+//   avx512    AVX-512 F, BW, DQ, VL and CD (x86-64-v4): the instructions AVX2
+//             lacks (vpmullq for int64, masked tails), built twice, in
+//             256-bit and in 512-bit vectors (PARMAP_CPU_VECTOR_BITS). Each
+//             CPU maker's cores ran faster at one width: on Intel 512-bit
+//             (square in cache 5-15 % faster, streamed from memory 0-8 %, on a
+//             2-core Xeon VM; the interpreter 1.3-1.5 x), on AMD 256-bit
+//             (512-bit streamed 5-15 % slower on a Zen 4 VM, in cache no
+//             faster), so auto takes 512 on Intel CPUs and 256 on others, as
+//             GCC and LLVM tune for AVX-512 CPUs when they do not know them.
 enum class cpu_isa : unsigned char { baseline, avx2, avx512 };
 inline constexpr cpu_isa all_cpu_isas[] = {cpu_isa::baseline, cpu_isa::avx2, cpu_isa::avx512};
 
@@ -49,6 +53,8 @@ cpu_isa select_cpu_isa(std::optional<cpu_isa> asked, unsigned supported);
 // One set's loops: out[i] = op(in[i]) for i in [b, e), on the calling thread.
 struct cpu_kernels {
   cpu_isa isa = cpu_isa::baseline;
+  unsigned vector_bits = 128;  // the loops' vector width: 128, 256 or 512
+  const char* name = "baseline";  // for the report: "avx2", "avx512 (512-bit vectors)"
   // A built-in op (not a program).
   void (*catalogue)(const op_call& c, const void* in, void* out, std::size_t b, std::size_t e,
                     failure& fail) = nullptr;
@@ -56,9 +62,20 @@ struct cpu_kernels {
   void (*program)(const program& p, const void* in, void* out, std::size_t b, std::size_t e) = nullptr;
 };
 
-// The loops of isa; config_error when cpu_supports(isa) is false.
-const cpu_kernels& cpu_kernels_for(cpu_isa isa);
-// The loops maps run: PARMAP_CPU_ISA's set (auto: the widest), as the kept
+// Every table of this build (baseline first), whether or not this CPU runs it.
+std::span<const cpu_kernels> all_cpu_kernels() noexcept;
+// The width auto takes for isa: avx512's 512 on an Intel CPU (`intel`), 256
+// on others; the only width of baseline (128) and avx2 (256).
+unsigned default_vector_bits(cpu_isa isa, bool intel) noexcept;
+// Whether this CPU is an Intel one (cpuid's vendor; false off x86-64).
+bool cpu_is_intel() noexcept;
+
+// The loops of isa in vectors of vector_bits (0: default_vector_bits for this
+// CPU); config_error when cpu_supports(isa) is false, or when the set has no
+// such width (PARMAP_CPU_VECTOR_BITS names it).
+const cpu_kernels& cpu_kernels_for(cpu_isa isa, unsigned vector_bits = 0);
+// The loops maps run: PARMAP_CPU_ISA's set (auto: the widest) at
+// PARMAP_CPU_VECTOR_BITS's width (auto: default_vector_bits), as the kept
 // PARMAP_* reading has it (host/context.cpp). Throws config_error while a
 // PARMAP_* value is bad.
 const cpu_kernels& active_cpu_kernels();
@@ -73,22 +90,20 @@ const cpu_kernels& active_cpu_kernels();
 // arch and tuning. Functions left out of line (libm's, the C++ runtime's)
 // stay baseline and are safe to call.
 //
-// PARMAP_CPU_TARGET_AVX512_WIDE: the program interpreter's AVX-512 loops, in
-// 512-bit vectors: each of its passes over a block runs in L1, where a pass
-// costs its instructions, not the memory's time, so half as many pay.
-// Interleaved in one process on the 2-core Intel Xeon VM (x*x + 2*x + 1, f32,
-// 2 threads), 512-bit ran at 0.63-0.76 x a parallel memcpy at 2^20-2^24 where
-// 256-bit ran at 0.44-0.56, 1.3-1.5 x as fast in three runs
-// (bench/results/cpu-intel-2core-2026-12-05-interpreter-512.txt; GCC; Clang
-// keeps its own tuning).
+// PARMAP_CPU_TARGET_AVX512_WIDE: the AVX-512 loops in 512-bit vectors
+// (PARMAP_CPU_TARGET_AVX512: 256-bit ones), built where the compiler takes a
+// vector width per function (GCC's prefer-vector-width;
+// PARMAP_CPU_AVX512_WIDE is 1 then). Clang keeps its own tuning: its builds
+// have one AVX-512 table.
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define PARMAP_CPU_ISA_X86 1
 #define PARMAP_CPU_AVX512_FEATURES "avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx2,fma,bmi,bmi2,popcnt"
 #define PARMAP_CPU_TARGET_AVX2 __attribute__((target("avx2,fma,bmi,bmi2,popcnt"), flatten))
 #if defined(__clang__)
+#define PARMAP_CPU_AVX512_WIDE 0
 #define PARMAP_CPU_TARGET_AVX512 __attribute__((target(PARMAP_CPU_AVX512_FEATURES), flatten))
-#define PARMAP_CPU_TARGET_AVX512_WIDE PARMAP_CPU_TARGET_AVX512
 #else
+#define PARMAP_CPU_AVX512_WIDE 1
 #define PARMAP_CPU_TARGET_AVX512 \
   __attribute__((target(PARMAP_CPU_AVX512_FEATURES ",prefer-vector-width=256"), flatten))
 #define PARMAP_CPU_TARGET_AVX512_WIDE \
@@ -96,4 +111,5 @@ const cpu_kernels& active_cpu_kernels();
 #endif
 #else
 #define PARMAP_CPU_ISA_X86 0
+#define PARMAP_CPU_AVX512_WIDE 0
 #endif
