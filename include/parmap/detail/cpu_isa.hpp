@@ -27,11 +27,11 @@ namespace parmap::detail {
 //             lacks (vpmullq for int64, masked tails), built twice, in
 //             256-bit and in 512-bit vectors (PARMAP_CPU_VECTOR_BITS). Each
 //             CPU maker's cores ran faster at one width: on Intel 512-bit
-//             (square in cache 5-15 % faster, streamed from memory 0-8 %, on a
-//             2-core Xeon VM; the interpreter 1.3-1.5 x), on AMD 256-bit
-//             (512-bit streamed 5-15 % slower on a Zen 4 VM, in cache no
-//             faster), so auto takes 512 on Intel CPUs and 256 on others, as
-//             GCC and LLVM tune for AVX-512 CPUs when they do not know them.
+//             (square in cache at 0.81-1.00 x a parallel memcpy against
+//             0.64-1.01 x, from memory the same within the spread; 2-core
+//             Xeon VM, bench/compare_vector_bits.py), on AMD 256-bit (512-bit
+//             streamed 5-15 % slower on a Zen 4 VM, in cache no faster), so
+//             auto takes 512 on Intel CPUs and 256 on others.
 enum class cpu_isa : unsigned char { baseline, avx2, avx512 };
 inline constexpr cpu_isa all_cpu_isas[] = {cpu_isa::baseline, cpu_isa::avx2, cpu_isa::avx512};
 
